@@ -1,0 +1,261 @@
+"""Request tasks: imageInference for GLM-Image and the protocol tasks around it."""
+
+from __future__ import annotations
+
+import math
+import uuid as uuid_mod
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from . import limits as L
+from .refs import RefKind, classify_reference
+
+# Requests: unknown fields are errors (a typo like cfgScale must not pass), numbers
+# and booleans are not coerced from strings. Python code may use snake_case names;
+# the wire parser (parse_task) accepts the wire names only.
+_TASK_CONFIG = ConfigDict(
+    extra="forbid",
+    validate_by_name=True,
+    validate_by_alias=True,
+    serialize_by_alias=True,
+)
+
+
+def _uuid_v4(value: str) -> str:
+    try:
+        parsed = uuid_mod.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError("must be a UUID v4 string, e.g. 'a770f077-f413-47de-9dac-be0b26a35da6'") from None
+    if parsed.version != 4 or str(parsed) != value.lower() or len(value) != 36:
+        raise ValueError(f"must be a UUID version 4 in canonical form (got version {parsed.version})")
+    return value
+
+
+def _http_uri(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an absolute http(s) URI")
+    return value
+
+
+def _prompt(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _cfg_step(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    step = L.CFG_SCALE.step or 0.01
+    if abs(round(value / step) * step - value) > 1e-9:
+        raise ValueError(f"must be a multiple of {step} (got {value!r})")
+    return value
+
+
+def _reference(value: str) -> str:
+    classify_reference(value)
+    return value
+
+
+def _upload_image(value: str) -> str:
+    kind = classify_reference(value)
+    if kind not in (RefKind.DATA_URI, RefKind.BASE64):
+        raise ValueError("must be a data URI or base64-encoded image")
+    return value
+
+
+UUID4 = Annotated[StrictStr, AfterValidator(_uuid_v4), Field(json_schema_extra={"format": "uuid"})]
+HttpURI = Annotated[StrictStr, AfterValidator(_http_uri), Field(json_schema_extra={"format": "uri"})]
+ReferenceImage = Annotated[StrictStr, AfterValidator(_reference)]
+
+
+def _int(rng: L.NumberRange) -> dict[str, Any]:
+    kw: dict[str, Any] = {"ge": int(rng.minimum)}
+    if rng.maximum is not None:
+        kw["le"] = int(rng.maximum)
+    return kw
+
+
+class Safety(BaseModel):
+    model_config = _TASK_CONFIG
+
+    check_content: StrictBool = Field(False, alias="checkContent")
+    mode: Literal[L.SAFETY_MODES] | None = Field(  # type: ignore[valid-type]
+        None, description="Default 'none'; 'fast' when checkContent is true and mode is not given."
+    )
+
+    @property
+    def effective_mode(self) -> str:
+        if self.mode is not None:
+            return self.mode
+        return "fast" if self.check_content else "none"
+
+    @property
+    def enabled(self) -> bool:
+        return self.effective_mode != "none"
+
+
+class Inputs(BaseModel):
+    model_config = _TASK_CONFIG
+
+    reference_images: list[ReferenceImage] | None = Field(None, alias="referenceImages")
+
+
+class ImageInferenceTask(BaseModel):
+    """The imageInference task for GLM-Image, with every documented field."""
+
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["imageInference"] = Field("imageInference", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+    model: Literal[L.MODEL_ID] = L.MODEL_ID  # type: ignore[valid-type]
+    positive_prompt: Annotated[
+        StrictStr,
+        Field(
+            alias="positivePrompt",
+            min_length=int(L.POSITIVE_PROMPT.minimum),
+            max_length=int(L.POSITIVE_PROMPT.maximum or 0),
+        ),
+        AfterValidator(_prompt),
+    ]
+    width: StrictInt | None = Field(None, **_int(L.WIDTH), description="Default 1024; with height.")
+    height: StrictInt | None = Field(None, **_int(L.HEIGHT), description="Default 1024; with width.")
+    seed: StrictInt | None = Field(None, **_int(L.SEED))
+    steps: StrictInt = Field(int(L.STEPS.default or 0), **_int(L.STEPS))
+    cfg_scale: Annotated[
+        StrictFloat,
+        Field(
+            alias="CFGScale",
+            ge=L.CFG_SCALE.minimum,
+            le=L.CFG_SCALE.maximum,
+            json_schema_extra={"multipleOf": L.CFG_SCALE.step},
+        ),
+        AfterValidator(_cfg_step),
+    ] = L.CFG_SCALE.default  # type: ignore[assignment]
+    number_results: StrictInt = Field(
+        int(L.NUMBER_RESULTS.default or 1), alias="numberResults", **_int(L.NUMBER_RESULTS)
+    )
+    output_type: Literal[L.OUTPUT_TYPES] = Field(L.DEFAULT_OUTPUT_TYPE, alias="outputType")  # type: ignore[valid-type]
+    output_format: Literal[L.OUTPUT_FORMATS] = Field(L.DEFAULT_OUTPUT_FORMAT, alias="outputFormat")  # type: ignore[valid-type]
+    output_quality: StrictInt = Field(
+        int(L.OUTPUT_QUALITY.default or 95), alias="outputQuality", **_int(L.OUTPUT_QUALITY)
+    )
+    webhook_url: HttpURI | None = Field(None, alias="webhookURL")
+    upload_endpoint: HttpURI | None = Field(None, alias="uploadEndpoint")
+    delivery_method: Literal[L.DELIVERY_METHODS] = Field(L.DEFAULT_DELIVERY_METHOD, alias="deliveryMethod")  # type: ignore[valid-type]
+    safety: Safety | None = None
+    ttl: StrictInt | None = Field(None, **_int(L.TTL), description="Seconds; URL output only.")
+    include_cost: StrictBool = Field(False, alias="includeCost")
+    inputs: Inputs | None = None
+
+    @model_validator(mode="after")
+    def _width_with_height(self) -> ImageInferenceTask:
+        if (self.width is None) != (self.height is None):
+            missing = "height" if self.height is None else "width"
+            given = "width" if missing == "height" else "height"
+            raise PydanticCustomError(
+                "width_height_together",
+                "width and height must be used together: {given} was given without {missing}",
+                {"parameter": missing, "given": given, "missing": missing},
+            )
+        return self
+
+    # Derived values the mock and UI need; the wire only carries what was set.
+    @property
+    def effective_width(self) -> int:
+        return self.width if self.width is not None else int(L.WIDTH.default or 1024)
+
+    @property
+    def effective_height(self) -> int:
+        return self.height if self.height is not None else int(L.HEIGHT.default or 1024)
+
+    @property
+    def reference_images(self) -> list[str]:
+        return list(self.inputs.reference_images or []) if self.inputs else []
+
+    @property
+    def safety_enabled(self) -> bool:
+        return bool(self.safety and self.safety.enabled)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The request as the API expects it: wire names, only the fields that were set."""
+        data = self.model_dump(by_alias=True, exclude_unset=True, mode="json")
+        # taskType and model are required on the wire even when left at their value.
+        data["taskType"] = self.task_type
+        data["model"] = self.model
+        return data
+
+
+class AuthenticationTask(BaseModel):
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["authentication"] = Field("authentication", alias="taskType")
+    api_key: StrictStr = Field(alias="apiKey", min_length=1, repr=False)
+    connection_session_uuid: StrictStr | None = Field(None, alias="connectionSessionUUID")
+
+
+class PingTask(BaseModel):
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["ping"] = Field("ping", alias="taskType")
+    ping: StrictBool = True
+    task_uuid: UUID4 | None = Field(None, alias="taskUUID")
+
+
+class GetResponseTask(BaseModel):
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["getResponse"] = Field("getResponse", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+
+
+class GetTaskDetailsTask(BaseModel):
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["getTaskDetails"] = Field("getTaskDetails", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+
+
+class ImageUploadTask(BaseModel):
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["imageUpload"] = Field("imageUpload", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+    image: Annotated[StrictStr, AfterValidator(_upload_image)]
+
+
+Task = (
+    ImageInferenceTask
+    | AuthenticationTask
+    | PingTask
+    | GetResponseTask
+    | GetTaskDetailsTask
+    | ImageUploadTask
+)
+
+TASK_MODELS: dict[str, type[BaseModel]] = {
+    "imageInference": ImageInferenceTask,
+    "authentication": AuthenticationTask,
+    "ping": PingTask,
+    "getResponse": GetResponseTask,
+    "getTaskDetails": GetTaskDetailsTask,
+    "imageUpload": ImageUploadTask,
+}
+
+
+def new_task_uuid() -> str:
+    return str(uuid_mod.uuid4())
