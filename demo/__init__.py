@@ -1,0 +1,1 @@
+"""The GLM-Image demo: the Runware client (pluggable backend) and the Gradio UI."""

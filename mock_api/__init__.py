@@ -1,0 +1,1 @@
+"""Offline mock of the Runware API for GLM-Image."""
