@@ -1,0 +1,112 @@
+"""Property tests on api_schema: valid tasks round-trip, anything else yields error items."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import api_schema as A
+from api_schema import limits as L
+
+PROFILE = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _int(rng):
+    return st.integers(min_value=int(rng.minimum), max_value=int(rng.maximum))
+
+
+uuid4s = st.builds(lambda n: str(uuid.UUID(int=n, version=4)), st.integers(0, 2**128 - 1))
+prompts = st.text(min_size=2, max_size=200).filter(lambda s: s.strip())
+cfg = st.integers(100, 3000).map(lambda n: n / 100)
+
+valid_tasks = st.fixed_dictionaries(
+    {
+        "taskType": st.just("imageInference"),
+        "taskUUID": uuid4s,
+        "model": st.just(L.MODEL_ID),
+        "positivePrompt": prompts,
+    },
+    optional={
+        "seed": _int(L.SEED),
+        "steps": _int(L.STEPS),
+        "CFGScale": cfg,
+        "numberResults": _int(L.NUMBER_RESULTS),
+        "outputType": st.sampled_from(L.OUTPUT_TYPES),
+        "outputFormat": st.sampled_from(L.OUTPUT_FORMATS),
+        "outputQuality": _int(L.OUTPUT_QUALITY),
+        "deliveryMethod": st.sampled_from(L.DELIVERY_METHODS),
+        "ttl": st.integers(60, 10**7),
+        "includeCost": st.booleans(),
+        "webhookURL": st.just("https://hooks.example.com/runware?token=abc"),
+        "safety": st.fixed_dictionaries(
+            {}, optional={"checkContent": st.booleans(), "mode": st.sampled_from(L.SAFETY_MODES)}
+        ),
+        "inputs": st.fixed_dictionaries(
+            {"referenceImages": st.lists(st.one_of(uuid4s, st.just("https://example.com/a.jpg")), max_size=3)}
+        ),
+    },
+)
+
+
+@PROFILE
+@given(valid_tasks, st.one_of(st.none(), st.tuples(_int(L.WIDTH), _int(L.HEIGHT))))
+def test_every_valid_task_round_trips(task, size):
+    if size is not None:
+        task = {**task, "width": size[0], "height": size[1]}
+    parsed, errors = A.parse_task(task)
+    assert errors == [], errors
+    assert parsed.to_wire() == task
+    again, errors = A.parse_task(parsed.to_wire())
+    assert errors == [] and again == parsed
+
+
+def _check_items(errors):
+    assert errors
+    for err in errors:
+        assert isinstance(err.code, str) and err.code
+        assert isinstance(err.message, str) and err.message
+        wire = err.to_wire()
+        assert {"code", "message"} <= set(wire)
+
+
+@PROFILE
+@given(json_values)
+def test_any_json_value_never_raises(value):
+    parsed, errors = A.parse_task(value)
+    if parsed is None:
+        _check_items(errors)
+
+
+FIELDS = [
+    "taskUUID", "model", "positivePrompt", "width", "height", "seed", "steps", "CFGScale",
+    "numberResults", "outputType", "outputFormat", "outputQuality", "webhookURL", "uploadEndpoint",
+    "deliveryMethod", "safety", "ttl", "includeCost", "inputs",
+]  # fmt: skip
+
+
+@PROFILE
+@given(valid_tasks, st.sampled_from(FIELDS), json_values)
+def test_a_mutated_field_gives_items_naming_it_or_stays_valid(task, field, value):
+    task = {**task, field: value}
+    if field in ("width", "height"):
+        task.setdefault("width", 1024)
+        task.setdefault("height", 1024)
+        task[field] = value
+    parsed, errors = A.parse_task(task)
+    if parsed is None:
+        _check_items(errors)
+        assert any((e.parameter or "").split(".")[0] == field for e in errors), (field, errors)
