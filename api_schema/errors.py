@@ -75,6 +75,11 @@ RATE_LIMITED = "rateLimitExceeded"
 SERVER_ERROR = "internalServerError"
 SERVICE_UNAVAILABLE = "serviceUnavailable"
 TIMEOUT = "timeoutProvider"
+# Mock-only: --strict replay found no recorded exchange for an imageInference.
+NO_RECORDED_RESPONSE = "noRecordedResponse"
+# An HTTP route or method the server does not serve.
+NOT_FOUND = "notFound"
+METHOD_NOT_ALLOWED = "methodNotAllowed"
 
 # Bounds per parameter, for messages. Read from limits so they live in one place.
 _RANGES: dict[str, limits.NumberRange] = {
