@@ -1,0 +1,109 @@
+"""Configuration from the environment (pydantic-settings).
+
+=====================  =========================================================
+RUNWARE_API_KEY        the Runware key (secret; empty counts as unset)
+GLM_IMAGE_BACKEND      auto | live | mock  (auto: live when a key is set, else mock)
+RUNWARE_API_URL        live endpoint, default https://api.runware.ai/v1
+MOCK_API_URL           a running ``python -m mock_api`` (e.g. http://127.0.0.1:8808/v1);
+                       unset: the mock runs inside this process
+MOCK_API_KEY           key sent to the mock (default "mock-key"; any works unless the
+                       mock was started with --require-key)
+RUNWARE_TIMEOUT        seconds per HTTP call (default 30)
+RUNWARE_DEADLINE       seconds per generation, polling included (default 300)
+RUNWARE_MAX_RETRIES    retries of a transient failure (default 3)
+RUNWARE_RECORD_DIR     record every exchange into this folder (see docs/recording.md)
+=====================  =========================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api_schema import limits
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+def _env(name: str, field: str) -> AliasChoices:
+    return AliasChoices(name, field)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, extra="ignore", case_sensitive=False, validate_default=True
+    )
+
+    api_key: SecretStr | None = Field(None, validation_alias=_env("RUNWARE_API_KEY", "api_key"))
+    backend: Literal["auto", "live", "mock"] = Field(
+        "auto", validation_alias=_env("GLM_IMAGE_BACKEND", "backend")
+    )
+    api_url: str = Field(limits.API_URL, validation_alias=_env("RUNWARE_API_URL", "api_url"))
+    mock_api_url: str | None = Field(None, validation_alias=_env("MOCK_API_URL", "mock_api_url"))
+    mock_api_key: SecretStr = Field(
+        SecretStr("mock-key"), validation_alias=_env("MOCK_API_KEY", "mock_api_key")
+    )
+    timeout: float = Field(30.0, gt=0, le=3600, validation_alias=_env("RUNWARE_TIMEOUT", "timeout"))
+    deadline: float = Field(300.0, gt=0, le=86400, validation_alias=_env("RUNWARE_DEADLINE", "deadline"))
+    max_retries: int = Field(3, ge=0, le=10, validation_alias=_env("RUNWARE_MAX_RETRIES", "max_retries"))
+    record_dir: Path | None = Field(None, validation_alias=_env("RUNWARE_RECORD_DIR", "record_dir"))
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            return None
+        return raw.strip() if isinstance(raw, str) else value
+
+    @field_validator("api_url", "mock_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8808/v1 (got {value!r})")
+        return value.rstrip("/") if parts.path not in ("", "/") else value
+
+    @property
+    def has_key(self) -> bool:
+        return self.api_key is not None
+
+    @property
+    def resolved_backend(self) -> str:
+        if self.backend == "auto":
+            return "live" if self.has_key else "mock"
+        return self.backend
+
+
+# Field name -> environment variable, for error messages.
+ENV_NAMES = {
+    name: next(a for a in field.validation_alias.choices if isinstance(a, str) and a.isupper())  # type: ignore[union-attr]
+    for name, field in Settings.model_fields.items()
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; SettingsError names the variable and says what is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = str(err["loc"][0]) if err["loc"] else ""
+            name = ENV_NAMES.get(loc, loc.upper())
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None
