@@ -1,0 +1,73 @@
+"""Serve the mock: ``python -m mock_api --host 127.0.0.1 --port 8808``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .config import MB, MockConfig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m mock_api", description="Offline mock of the Runware API for GLM-Image."
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=int, default=8808, help="port to listen on (default 8808)")
+    p.add_argument(
+        "--require-key",
+        metavar="KEY",
+        default=None,
+        help="accept only this API key (default: any non-empty key); "
+        "or set MOCK_REQUIRE_KEY to keep it out of the process list",
+    )
+    p.add_argument("--max-body-mb", type=float, default=32, help="largest request body in MB (default 32)")
+    p.add_argument("--random-seed", type=int, default=None, help="fix random seeds and imageUUIDs")
+    p.add_argument(
+        "--replay",
+        metavar="DIR",
+        action="append",
+        type=Path,
+        default=[],
+        help="replay a recording folder (repeatable); later folders win",
+    )
+    p.add_argument("--strict", action="store_true", help="an imageInference no recording matches is an error")
+    p.add_argument(
+        "--cache-mb", type=int, default=64, help="budget of the rendered-image cache in MB (default 64)"
+    )
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    return MockConfig(
+        require_key=args.require_key or os.environ.get("MOCK_REQUIRE_KEY") or None,
+        max_body_bytes=int(args.max_body_mb * MB),
+        random_seed=args.random_seed,
+        replay_dirs=list(args.replay),
+        strict=args.strict,
+        cache_max_bytes=args.cache_mb * MB,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from .app import create_app
+
+        app = create_app(config_from_args(args))
+    except ValueError as exc:
+        print(f"mock_api: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""OpenAPI documentation of the mock's routes, with the api_schema task models.
+
+``POST /v1`` reads its body by hand (to answer every malformation Runware-style),
+so FastAPI cannot infer its schema; it is declared here from the same pydantic
+models that validate it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from api_schema import TASK_MODELS, Envelope, ErrorItem
+
+_REF = "#/components/schemas/{model}"
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+    }
+
+
+POST_V1_DOCS: dict[str, Any] = {
+    "summary": "Run tasks (the Runware REST endpoint)",
+    "description": (
+        "A JSON array of tasks: authentication, ping, imageInference, imageUpload. Authenticate "
+        "with `Authorization: Bearer <key>` or an authentication task. Each task succeeds or fails "
+        "on its own; answers share one envelope."
+    ),
+    "openapi_extra": {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "oneOf": [{"$ref": _REF.format(model=m.__name__)} for m in TASK_MODELS.values()]
+                        },
+                    }
+                }
+            },
+        }
+    },
+    "responses": {
+        200: _error_response("Envelope with data items (and error items for tasks that failed)"),
+        400: _error_response("Invalid request: one error item per violation"),
+        401: _error_response("Missing or invalid API key"),
+        413: _error_response("Request body too large"),
+    },
+}
+
+IMAGE_DOCS: dict[str, Any] = {
+    "summary": "An image served by the mock",
+    "responses": {
+        200: {
+            "description": "The image bytes",
+            "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
+        },
+        404: _error_response("Unknown or expired image"),
+    },
+}
+
+HEALTH_DOCS: dict[str, Any] = {"summary": "Liveness check"}
+
+
+def _component_schemas() -> dict[str, Any]:
+    models = [(m, "validation") for m in TASK_MODELS.values()]
+    models += [(Envelope, "serialization"), (ErrorItem, "serialization")]
+    _, top = models_json_schema(models, by_alias=True, ref_template=_REF)
+    schemas = top.get("$defs", {})
+    for model in TASK_MODELS.values():
+        schema = schemas.get(model.__name__, {})
+        required = schema.setdefault("required", [])
+        if "taskType" not in required:  # the wire needs it even though Python has a default
+            required.insert(0, "taskType")
+    return schemas
+
+
+def install(app: FastAPI) -> None:
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            spec.setdefault("components", {}).setdefault("schemas", {}).update(_component_schemas())
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]

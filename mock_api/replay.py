@@ -1,0 +1,247 @@
+"""The replay store: recorded exchanges (the documented examples and recordings).
+
+A recording is a folder of exchange folders, each holding ``exchange.json``
+(``{"title"?, "request", "response": {"data": [...]}, "images"?: {imageUUID: file},
+"recordedAt"?}``) and the image files it names. The built-in examples in
+``api_schema/examples`` are the same format without image files: their pictures
+are rendered previews. Everything is checked at load time, so a broken recording
+fails at start-up with its path named, never in the middle of a request.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from PIL import Image
+from pydantic import ValidationError
+
+from api_schema import ImageInferenceResult, ImageInferenceTask, load_exchange
+from api_schema.examples import EXAMPLES_DIR
+from api_schema.limits import FORMAT_EXT
+from api_schema.responses import IMAGE_FIELDS
+
+from .store import FileSource, ImageRecord, ImageStore, picture_format
+from .synth import image_field, render_source, synthesize
+
+# The parameters that decide whether a request matches a recording, in order.
+KEY_FIELDS = ("model", "positivePrompt", "width", "height", "seed", "steps", "CFGScale", "referenceImages")
+
+
+def match_key(task: ImageInferenceTask) -> tuple[Any, ...]:
+    return (
+        task.model,
+        task.positive_prompt,
+        task.effective_width,
+        task.effective_height,
+        task.seed,
+        task.steps,
+        float(task.cfg_scale),
+        tuple(task.reference_images),
+    )
+
+
+@dataclass(frozen=True)
+class RecordedImage:
+    item: dict[str, Any]  # the recorded response item, image field removed
+    url_path: str  # URL path without extension, e.g. /image/os/a13d12/ws/2/ii/<uuid>
+    file: FileSource | None  # the recorded picture, or None to render a preview
+
+    @property
+    def image_uuid(self) -> str:
+        return self.item["imageUUID"]
+
+    @property
+    def seed(self) -> int:
+        return self.item["seed"]
+
+    def path_for(self, fmt: str) -> str:
+        return f"{self.url_path}.{FORMAT_EXT[fmt]}"
+
+
+@dataclass(frozen=True)
+class Recording:
+    origin: Path  # the exchange.json it came from
+    title: str
+    key: tuple[Any, ...]
+    images: tuple[RecordedImage, ...]
+    builtin: bool = False
+
+    @property
+    def has_files(self) -> bool:
+        return all(img.file is not None for img in self.images)
+
+
+def _url_path(item: dict[str, Any]) -> str:
+    url = item.get("imageURL")
+    path = urlsplit(url).path if isinstance(url, str) else ""
+    if path.startswith("/image/") and "." in path.rsplit("/", 1)[-1] and ".." not in path:
+        return path.rsplit(".", 1)[0]
+    return f"/image/ws/2/ii/{item['imageUUID']}"
+
+
+def _image_file(folder: Path, name: Any, origin: Path) -> FileSource:
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise ValueError(f"{origin}: image file name {name!r} must be a plain file name in the same folder")
+    path = folder / name
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ValueError(f"{path}: image file named in {origin.name} is missing or unreadable") from None
+    fmt = picture_format(data)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+    except Exception:
+        fmt = None
+    if fmt is None:
+        raise ValueError(f"{path}: not a decodable JPG, PNG or WEBP image")
+    return FileSource(path=path, fmt=fmt)
+
+
+def load_recording(exchange_json: Path, *, builtin: bool = False) -> Recording:
+    """One exchange; ValueError naming the file when anything in it is unusable."""
+    data = load_exchange(exchange_json)
+    folder = exchange_json.parent
+    try:
+        task = ImageInferenceTask.model_validate(data["request"], by_alias=True, by_name=False)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        raise ValueError(
+            f"{exchange_json}: the recorded request is not a valid imageInference ({where}: {first['msg']})"
+        ) from None
+    images_map = data.get("images") or {}
+    if not isinstance(images_map, dict):
+        raise ValueError(f"{exchange_json}: 'images' must be an object of imageUUID -> file name")
+    items = data["response"]["data"]
+    if not items:
+        raise ValueError(f"{exchange_json}: the recorded response has no data items")
+    images = []
+    for n, raw in enumerate(items):
+        try:
+            ImageInferenceResult.model_validate(raw)
+        except ValidationError as exc:
+            msg = exc.errors(include_url=False)[0]["msg"]
+            raise ValueError(
+                f"{exchange_json}: response item {n} is not an imageInference result ({msg})"
+            ) from None
+        item = {k: v for k, v in raw.items() if k not in IMAGE_FIELDS}
+        file_name = images_map.get(item["imageUUID"])
+        file = _image_file(folder, file_name, exchange_json) if file_name is not None else None
+        images.append(RecordedImage(item=item, url_path=_url_path(raw), file=file))
+    title = data.get("title")
+    return Recording(
+        origin=exchange_json,
+        title=title if isinstance(title, str) and title else folder.name,
+        key=match_key(task),
+        images=tuple(images),
+        builtin=builtin,
+    )
+
+
+def find_exchanges(directory: Path) -> list[Path]:
+    """The exchange.json files of a recording folder (or of one exchange folder)."""
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: replay folder does not exist")
+    if (directory / "exchange.json").is_file():
+        return [directory / "exchange.json"]
+    found = []
+    for sub in sorted(directory.iterdir()):
+        # Hidden folders are the recorder's unfinished temp folders.
+        if not sub.is_dir() or sub.name.startswith("."):
+            continue
+        exchange = sub / "exchange.json"
+        if not exchange.is_file():
+            raise ValueError(f"{exchange}: missing (every exchange folder needs an exchange.json)")
+        found.append(exchange)
+    if not found:
+        raise ValueError(f"{directory}: no exchange folders (<name>/exchange.json) found")
+    return found
+
+
+@dataclass
+class ReplayStore:
+    recordings: dict[tuple[Any, ...], Recording] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, replay_dirs: list[Path]) -> ReplayStore:
+        """The built-in examples, then each replay folder; later ones win a tie."""
+        store = cls()
+        for path in sorted(EXAMPLES_DIR.glob("*/exchange.json")):
+            store.add(load_recording(path, builtin=True))
+        for directory in replay_dirs:
+            for path in find_exchanges(Path(directory)):
+                store.add(load_recording(path))
+        return store
+
+    def add(self, recording: Recording) -> None:
+        self.recordings[recording.key] = recording
+
+    def match(self, task: ImageInferenceTask) -> Recording | None:
+        return self.recordings.get(match_key(task))
+
+    def explain_miss(self, task: ImageInferenceTask) -> str:
+        """Which key fields differ from the closest recording, for --strict errors."""
+        key = match_key(task)
+        best: tuple[int, Recording] | None = None
+        for rec in self.recordings.values():
+            diff = sum(a != b for a, b in zip(key, rec.key, strict=True))
+            if best is None or diff < best[0]:
+                best = (diff, rec)
+        if best is None:
+            return "no recordings are loaded"
+        rec = best[1]
+        differing = [name for name, a, b in zip(KEY_FIELDS, key, rec.key, strict=True) if a != b]
+        return f"closest recording '{rec.title}' differs in {', '.join(differing)}"
+
+    def __len__(self) -> int:
+        return len(self.recordings)
+
+
+async def replay_items(
+    recording: Recording,
+    task: ImageInferenceTask,
+    digests: list[str],
+    *,
+    rng: random.Random,
+    store: ImageStore,
+    base_url: str,
+) -> list[dict[str, Any]]:
+    """The recorded items for a matching request: recorded imageUUID, seed and cost,
+    taskUUID echoing the request, pictures served by the mock in the requested
+    format and output type. Asking for more results than were recorded adds
+    synthesized ones after them."""
+    items = []
+    for img in recording.images[: task.number_results]:
+        source = img.file if img.file is not None else render_source(task, img.seed, digests)
+        record = ImageRecord(
+            path=img.path_for(task.output_format),
+            image_uuid=img.image_uuid,
+            source=source,
+            fmt=task.output_format,
+            quality=task.output_quality,
+            expires_at=store.expiry(task.ttl),
+        )
+        store.register(record)
+        item: dict[str, Any] = {
+            "taskType": task.task_type,
+            "taskUUID": task.task_uuid,
+            "imageUUID": img.image_uuid,
+            **(await image_field(record, task.output_type, base_url, store)),
+        }
+        for name, value in img.item.items():
+            item.setdefault(name, value)
+        if task.safety_enabled:
+            item.setdefault("NSFWContent", False)
+        items.append(item)
+    extra = task.number_results - len(items)
+    if extra > 0:
+        items += await synthesize(
+            task, digests, count=extra, first_index=len(items), rng=rng, store=store, base_url=base_url
+        )
+    return items

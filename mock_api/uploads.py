@@ -1,0 +1,77 @@
+"""The imageUpload task: a data URI or base64 picture in, an imageUUID out.
+
+The picture is kept in the source store (bounded) and registered as an image
+record, so its imageUUID works as a reference image and its URL serves it.
+Like the live API, pictures are stored at most 2048 px a side; GIF and BMP are
+stored as PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from typing import Any
+
+import anyio.to_thread
+from PIL import Image
+
+from api_schema import ErrorItem, ImageUploadTask, make_error
+from api_schema import errors as E
+from api_schema.limits import FORMAT_EXT, OUTPUT_QUALITY
+
+from . import render
+from .config import MockConfig
+from .store import BlobSource, ImageRecord, ImageStore
+from .synth import decode_inline, new_uuid
+
+MAX_SIDE = 2048
+_KEEP = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WEBP"}
+
+
+def normalize_upload(data: bytes) -> tuple[bytes, str]:
+    """(bytes, JPG|PNG|WEBP): unchanged when possible, else resized/re-encoded as PNG."""
+    render.load_reference(data)  # ValueError with a reason when unreadable
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = _KEEP.get(img.format or "")
+        if fmt is not None and max(img.size) <= MAX_SIDE:
+            return data, fmt
+        img.load()
+        out = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+        out.thumbnail((MAX_SIDE, MAX_SIDE))
+        buf = io.BytesIO()
+        out.save(buf, "PNG")
+        return buf.getvalue(), "PNG"
+
+
+async def store_upload(
+    task: ImageUploadTask, store: ImageStore, config: MockConfig, rng: random.Random
+) -> tuple[dict[str, Any], ErrorItem | None]:
+    """(item with a relative "path" instead of imageURL, None) or ({}, error item)."""
+    try:
+        data = decode_inline(task.image, config.max_reference_bytes)
+        data, fmt = await anyio.to_thread.run_sync(normalize_upload, data)
+    except ValueError as exc:
+        return {}, make_error(
+            E.param_info("image").code,
+            f"Invalid value for 'image': {str(exc).rstrip('.')}.",
+            parameter="image",
+            task_type=task.task_type,
+            task_uuid=task.task_uuid,
+        )
+    image_uuid = new_uuid(rng)
+    record = ImageRecord(
+        path=f"/image/up/{image_uuid}.{FORMAT_EXT[fmt]}",
+        image_uuid=image_uuid,
+        source=BlobSource(digest=store.add_source(data), fmt=fmt),
+        fmt=fmt,
+        quality=int(OUTPUT_QUALITY.default or 95),
+        expires_at=store.expiry(None),
+    )
+    store.register(record)
+    item = {
+        "taskType": task.task_type,
+        "taskUUID": task.task_uuid,
+        "imageUUID": image_uuid,
+        "path": record.path,
+    }
+    return item, None
