@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api_schema import ErrorItem, ImageInferenceTask, make_error, new_task_uuid, sniff_mime
-from api_schema.errors import param_info, validation_errors
+from api_schema import ErrorItem, ImageInferenceTask, new_task_uuid
+from api_schema.errors import validation_errors
 from api_schema.parse import wire_field_names
 
 # Wire parameter -> the label a visitor sees on the form.
@@ -58,10 +58,6 @@ def describe_errors(errors: list[ErrorItem]) -> str:
         label = FIELD_LABELS.get(err.parameter or "", err.parameter or "Request")
         lines.append(f"{label}: {err.code}: {err.message}")
     return "\n".join(lines)
-
-
-def _field_error(parameter: str, message: str) -> ErrorItem:
-    return make_error(param_info(parameter).code, message, parameter=parameter)
 
 
 def _as_int(value: Any) -> Any:
@@ -155,18 +151,6 @@ def build_task(
     except ValidationError as exc:
         known = wire_field_names(ImageInferenceTask)
         raise FormError(validation_errors(exc, task_type="imageInference", known_fields=known)) from None
-
-
-def check_reference_file(path: str, data_head: bytes) -> ErrorItem | None:
-    """An error when an uploaded reference file is not an image the API accepts."""
-    if sniff_mime(data_head) is None:
-        name = path.rsplit("/", 1)[-1]
-        return _field_error(
-            "inputs.referenceImages",
-            f"Invalid value for 'inputs.referenceImages': the file {name!r} is not a JPEG, PNG, WEBP, "
-            "GIF or BMP image.",
-        )
-    return None
 
 
 # Columns of the per-image metadata table under the gallery.

@@ -1,0 +1,265 @@
+"""The generate handler: validate the form, call the backend, stream results to the UI.
+
+Its parameters are the public ``/generate`` API (named after Runware's fields in
+snake_case), so ``gradio_client`` callers and the browser share one code path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from api_schema import sniff_mime
+
+from .backend import Backend, backend_for_key
+from .client import ImageResult
+from .errors import RunwareError, ValidationFailed
+from .settings import Settings
+from .snippets import curl_snippet, python_snippet
+from .ui_form import (
+    RESULT_HEADERS,
+    FormError,
+    build_task,
+    describe_errors,
+    result_row,
+    split_references,
+    total_cost,
+)
+
+log = logging.getLogger("demo.ui")
+
+# Per-request folders for result files; the oldest are removed past this count.
+_KEEP_DIRS = 64
+# Image payloads (data URIs of uploaded references, base64 output) are cut in the JSON
+# views so the page stays light; prose such as the prompt is always shown whole.
+_SHOW_CHARS = 160
+
+
+def _is_blob(text: str) -> bool:
+    return len(text) > _SHOW_CHARS and (text.startswith("data:") or not any(c.isspace() for c in text))
+
+
+def shorten(value: Any) -> Any:
+    """A JSON value with image payload strings cut."""
+    if isinstance(value, str) and _is_blob(value):
+        return f"{value[:_SHOW_CHARS]}… ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return {k: shorten(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shorten(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(shorten(value), indent=2, ensure_ascii=False)
+
+
+def _size_of(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Exception:
+        return None
+
+
+def _error_text(exc: RunwareError) -> str:
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        return describe_errors(exc.errors)
+    return str(exc)
+
+
+class GenerateHandler:
+    """Holds what outlives one request: settings, the shared backend, the file folder."""
+
+    def __init__(self, settings: Settings, backend: Backend) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.root = Path(tempfile.gettempdir()) / "glm-image-demo"
+        self._dirs: deque[Path] = deque()
+
+    def backend_for(self, api_key: str | None) -> Backend:
+        # The shared backend keeps the in-process mock's state (uploads, generated
+        # imageUUIDs usable as references) across requests; a visitor key means live.
+        if api_key and api_key.strip():
+            return backend_for_key(self.settings, api_key)
+        return self.backend
+
+    def _request_dir(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix="req-", dir=self.root))
+        self._dirs.append(path)
+        while len(self._dirs) > _KEEP_DIRS:
+            shutil.rmtree(self._dirs.popleft(), ignore_errors=True)
+        return path
+
+    async def generate(
+        self,
+        positive_prompt: str,
+        width: float,
+        height: float,
+        seed: float | None = None,
+        randomize_seed: bool | None = None,
+        steps: float | None = None,
+        cfg_scale: float | None = None,
+        number_results: float | None = None,
+        output_format: str | None = None,
+        output_quality: float | None = None,
+        output_type: str | None = None,
+        reference_images: list[str] | None = None,
+        reference_urls: str | None = None,
+        delivery_method: str | None = None,
+        check_content: bool | None = None,
+        safety_mode: str | None = None,
+        include_cost: bool | None = None,
+        ttl: float | None = None,
+        webhook_url: str | None = None,
+        upload_endpoint: str | None = None,
+        api_key: str | None = None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        form = {
+            "positive_prompt": positive_prompt,
+            "width": width,
+            "height": height,
+            "seed": seed,
+            "randomize_seed": bool(randomize_seed),
+            "steps": steps,
+            "cfg_scale": cfg_scale,
+            "number_results": number_results,
+            "output_format": output_format,
+            "output_quality": output_quality,
+            "output_type": output_type,
+            "delivery_method": delivery_method,
+            "check_content": bool(check_content),
+            "safety_mode": safety_mode,
+            "include_cost": bool(include_cost),
+            "ttl": ttl,
+            "webhook_url": webhook_url,
+            "upload_endpoint": upload_endpoint,
+        }
+        files = [str(f) for f in (reference_images or []) if f]
+        typed_refs = split_references(reference_urls)
+        # Validate everything before any request; uploaded files stand in as their
+        # typed references until they are prepared.
+        try:
+            task = build_task(**form, references=typed_refs)
+        except FormError as exc:
+            raise _form_error(exc) from None
+        file_errors = [msg for f in files if (msg := _check_file(f))]
+        if file_errors:
+            raise gr.Error("\n".join(file_errors), title="Check the form", print_exception=False)
+
+        backend = self.backend_for(api_key)
+        out_dir = self._request_dir()
+        number = task.number_results
+        started = time.monotonic()
+        shown: list[ImageResult] = []
+        saved: dict[str, str] = {}  # imageUUID -> file, written once
+        queue: asyncio.Queue[ImageResult] = asyncio.Queue()
+
+        def view(status: str, gen_request: Any = None, response: Any = None) -> tuple[Any, ...]:
+            for r in shown:
+                if r.image_uuid not in saved:
+                    saved[r.image_uuid] = str(r.save(out_dir))
+            gallery = [(saved[r.image_uuid], f"seed {r.seed}") for r in shown]
+            rows = [result_row(i, r.item, r.format, _size_of(r.data)) for i, r in enumerate(shown)]
+            request = gen_request if gen_request is not None else task.to_wire()
+            return (
+                gallery,
+                {"headers": RESULT_HEADERS, "data": rows},
+                to_json(request),
+                to_json(response) if response is not None else "",
+                curl_snippet(shorten(request), backend.base_url, backend.kind),
+                python_snippet(shorten(request), backend.base_url, backend.kind),
+                status,
+                shown[0].seed if shown else seed,
+                [r.image_uuid for r in shown],
+            )
+
+        progress(0.02, desc="Sending request")
+        try:
+            async with backend.client(api_key=api_key if api_key and api_key.strip() else None) as client:
+                refs = [await client.prepare_reference(Path(f)) for f in files]
+                if refs:
+                    task = build_task(**form, references=refs + typed_refs, task_uuid=task.task_uuid)
+
+                async def on_result(result: ImageResult) -> None:
+                    await queue.put(result)
+
+                job = asyncio.ensure_future(client.generate(task, on_result=on_result))
+                try:
+                    while not job.done() or not queue.empty():
+                        getter = asyncio.ensure_future(queue.get())
+                        await asyncio.wait({job, getter}, return_when=asyncio.FIRST_COMPLETED)
+                        if not getter.done():
+                            getter.cancel()
+                            continue
+                        result = getter.result()
+                        if result.image_uuid in {r.image_uuid for r in shown}:
+                            continue
+                        shown.append(result)
+                        progress(len(shown) / number, desc=f"{len(shown)} of {number} images")
+                        yield view(f"⏳ {len(shown)} of {number} images ready…")
+                    generation = job.result()
+                finally:
+                    job.cancel()
+        except FormError as exc:
+            raise _form_error(exc) from None
+        except RunwareError as exc:
+            raise gr.Error(_error_text(exc), title="Runware API error", print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as exc:
+            # Anything unexpected: a short server-side line (no inputs, so no key), no traceback to the user.
+            log.error("generation failed: %s", type(exc).__name__)
+            raise gr.Error(
+                "Something went wrong while generating. Please try again.", print_exception=False
+            ) from None
+
+        known = {r.image_uuid for r in shown}
+        shown.extend(r for r in generation.images if r.image_uuid not in known)
+        elapsed = time.monotonic() - started
+        yield view(_summary(shown, elapsed, backend), generation.request, generation.response)
+
+
+def _summary(images: list[ImageResult], elapsed: float, backend: Backend) -> str:
+    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
+    parts = [f"✅ **{count}** in {elapsed:.1f} s", "mock backend" if backend.kind == "mock" else "live API"]
+    cost = total_cost([r.item for r in images])
+    if cost is not None:
+        parts.append(f"cost ${cost:.4f}")
+    seeds = ", ".join(str(r.seed) for r in images[:4]) + (" …" if len(images) > 4 else "")
+    if seeds:
+        parts.append(f"seed {seeds}")
+    return " · ".join(parts)
+
+
+def _form_error(exc: FormError) -> gr.Error:
+    return gr.Error(describe_errors(exc.errors), title="Check the form", print_exception=False)
+
+
+def _check_file(path: str) -> str:
+    """'' when the uploaded file looks like an image the API accepts, else a message."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return f"Reference images: the uploaded file {Path(path).name!r} could not be read."
+    if sniff_mime(head) is None:
+        return (
+            f"Reference images: invalidReferenceImages: the file {Path(path).name!r} is not a JPEG, PNG, "
+            "WEBP, GIF or BMP image."
+        )
+    return ""
