@@ -340,4 +340,7 @@ def create_app(config: MockConfig | None = None) -> FastAPI:
         return {"status": "ok", "recordings": len(state.replay), "images": len(state.store)}
 
     openapi.install(app)
+    from .admin import install  # async, webhooks, faults, journal, WebSocket, /__admin
+
+    install(app, state)
     return app

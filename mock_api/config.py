@@ -38,6 +38,32 @@ class MockConfig:
     # How many images may be rendered at the same time (bounds peak memory).
     render_concurrency: int = 2
 
+    # --- async delivery, webhooks, faults, journal, WebSocket (see admin.py) ---
+    # Multiplies the simulated processing time of async/webhook/WebSocket jobs
+    # (1.0 = realistic, 0.1 = ten times faster, 0 = instant). Sync REST answers at once.
+    speed: float = 1.0
+    # How long finished jobs (and used taskUUIDs) are remembered, and how many jobs.
+    job_ttl_s: float = 3600.0
+    max_jobs: int = 1000
+    # Default extra latency of every API request, in milliseconds.
+    latency_ms: int = 0
+    # Share of API requests (0..1) failed at random with one of fault_kinds; a seed
+    # makes the sequence of failures the same run after run.
+    fault_rate: float = 0.0
+    fault_seed: int | None = None
+    fault_kinds: list[str] = field(default_factory=lambda: ["429", "500", "503"])
+    # How long an injected "timeout" holds a request before answering 504.
+    fault_timeout_s: float = 30.0
+    # Hosts, IPs or networks webhooks and uploads may target besides loopback ("*" = any).
+    allow_outbound: list[str] = field(default_factory=list)
+    # Timeout of one webhook/upload attempt, and the waits between its retries.
+    outbound_timeout_s: float = 5.0
+    webhook_backoff_s: list[float] = field(default_factory=lambda: [0.2, 0.4, 0.8])
+    # How many requests the journal keeps (oldest dropped first).
+    journal_size: int = 1000
+    # A WebSocket with no message for this long is closed, as the live API does.
+    ws_idle_s: float = 120.0
+
     def __post_init__(self) -> None:
         self.replay_dirs = [Path(p) for p in self.replay_dirs]
         for name in ("max_body_bytes", "cache_max_bytes", "sources_max_bytes", "max_reference_bytes"):
@@ -45,5 +71,9 @@ class MockConfig:
                 raise ValueError(f"{name} must be positive")
         if self.max_images <= 0 or self.default_ttl <= 0 or self.render_concurrency <= 0:
             raise ValueError("max_images, default_ttl and render_concurrency must be positive")
+        if self.speed < 0 or not 0 <= self.fault_rate <= 1 or self.latency_ms < 0:
+            raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
+        if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
+            raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
         if self.require_key is not None and not self.require_key:
             raise ValueError("require_key must be a non-empty string or None")

@@ -1,0 +1,208 @@
+"""The request journal: what the mock received, for tests of other UIs to assert on.
+
+Bounded (the last ``max_entries`` requests; long strings inside JSON bodies are
+shortened) and redacted before storing: the Authorization header, any header or
+JSON field or query parameter whose name looks like a secret (apiKey, token,
+signature, ...), and the literal key itself wherever else it shows up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+
+# Names (headers, JSON keys, query parameters) whose values are secrets.
+_SECRET_NAME = re.compile(
+    r"(authorization|api[-_]?key|apikey|token|secret|password|passwd|signature|credential"
+    r"|cookie|session[-_]?id|^key$|^sig$|x-amz-security-token|x-goog-signature)",
+    re.IGNORECASE,
+)
+# A JSON apiKey left in a body that is not valid JSON.
+_RAW_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
+_BEARER = re.compile(r"^(\s*(?:bearer|basic|token)\s+)\S.*$", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def redact_url(url: str) -> str:
+    """The URL with secret-looking query parameters (and userinfo) replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query and "@" not in parts.netloc:
+        return url
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_query(query: str) -> str:
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "authorization":
+            match = _BEARER.match(value)
+            value = f"{match.group(1).strip()} {REDACTED}" if match else REDACTED
+        elif is_secret_name(lower):
+            value = REDACTED
+        out[lower] = value if lower not in out else f"{out[lower]}, {value}"
+    return out
+
+
+def redact_json(value: Any, *, max_string: int = 2000) -> Any:
+    """A copy of a JSON value with secrets replaced and long strings shortened."""
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if isinstance(k, str) and is_secret_name(k) else redact_json(v, max_string=max_string)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_json(v, max_string=max_string) for v in value]
+    if isinstance(value, str):
+        if value.startswith(("http://", "https://")):
+            value = redact_url(value)
+        if len(value) > max_string:
+            return f"{value[:200]}...[{len(value) - 200} more characters]"
+    return value
+
+
+def bearer_of(headers: Iterable[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "authorization":
+            match = re.match(r"\s*bearer\s+(\S+)", value, re.IGNORECASE)
+            return match.group(1) if match else value.strip() or None
+    return None
+
+
+def api_keys_in(value: Any) -> list[str]:
+    """Every apiKey value inside a JSON value (to scrub them from any other place)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and is_secret_name(k) and isinstance(v, str) and v:
+                found.append(v)
+            else:
+                found.extend(api_keys_in(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(api_keys_in(v))
+    return found
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    """Replace literal secrets that slipped into other fields (a key pasted in a prompt)."""
+    if not secrets:
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            if len(secret) >= 4 and secret in value:
+                value = value.replace(secret, REDACTED)
+    return value
+
+
+class Journal:
+    """A bounded, thread-safe list of redacted request records."""
+
+    def __init__(self, max_entries: int = 1000, max_body_chars: int = 256 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_body_chars = max_body_chars
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes | str | None = None,
+        transport: str = "http",
+        extra_secrets: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """Store one request (redacted) and return its record (status is filled in later)."""
+        headers = list(headers)
+        secrets = [s for s in (bearer_of(headers), *extra_secrets) if s]
+        parsed: Any = None
+        body_text: str | None = None
+        truncated = False
+        if body:
+            raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+            try:
+                parsed = json.loads(raw)
+                secrets.extend(api_keys_in(parsed))
+                parsed = redact_json(parsed)
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
+                parsed = None
+                body_text = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), raw)
+                if len(body_text) > self.max_body_chars:
+                    body_text = body_text[: self.max_body_chars]
+                    truncated = True
+        entry: dict[str, Any] = {
+            "id": 0,
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "transport": transport,
+            "method": method,
+            "path": path,
+            "query": redact_query(query),
+            "headers": redact_headers(headers),
+            "body": parsed if parsed is not None else body_text,
+            "bodyIsJson": parsed is not None,
+            "bodyTruncated": truncated,
+            "status": None,
+        }
+        try:
+            entry = _scrub(entry, secrets)
+        except RecursionError:
+            entry["body"], entry["bodyIsJson"] = "[not shown: nested too deep]", False
+            entry = _scrub(entry, secrets)
+        with self._lock:
+            entry["id"] = next(self._ids)
+            self._entries.append(entry)
+        return entry
+
+    def set_status(self, entry: dict[str, Any], status: int | None, note: str | None = None) -> None:
+        with self._lock:
+            entry["status"] = status
+            if note:
+                entry["note"] = note
+
+    def entries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self._entries]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
