@@ -38,6 +38,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-mb", type=int, default=64, help="budget of the rendered-image cache in MB (default 64)"
     )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    g = p.add_argument_group("async delivery, faults, outbound requests")
+    g.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="multiplies the simulated processing time of async/webhook/WebSocket jobs (0 = instant)",
+    )
+    g.add_argument("--latency-ms", type=int, default=0, help="extra latency of every API request")
+    g.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of API requests failed at random (0..1)"
+    )
+    g.add_argument(
+        "--fault-seed", type=int, default=None, help="seed of the random faults (reproducible runs)"
+    )
+    g.add_argument(
+        "--fault-kinds",
+        default="429,500,503",
+        help="comma-separated faults the random rate draws from (429,500,503,504,timeout,reset)",
+    )
+    g.add_argument(
+        "--fault-timeout-s", type=float, default=30.0, help="how long an injected timeout holds a request"
+    )
+    g.add_argument(
+        "--allow-outbound",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="let webhooks/uploads reach HOST (a name, IP or network; '*' = anywhere) besides loopback",
+    )
     return p
 
 
@@ -49,6 +78,13 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         replay_dirs=list(args.replay),
         strict=args.strict,
         cache_max_bytes=args.cache_mb * MB,
+        speed=args.speed,
+        latency_ms=args.latency_ms,
+        fault_rate=args.fault_rate,
+        fault_seed=args.fault_seed,
+        fault_kinds=[k.strip() for k in args.fault_kinds.split(",") if k.strip()],
+        fault_timeout_s=args.fault_timeout_s,
+        allow_outbound=list(args.allow_outbound),
     )
 
 
@@ -57,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from .app import create_app
 
-        app = create_app(config_from_args(args))
+        app = create_app(config_from_args(args))  # bad flag values raise ValueError too
     except ValueError as exc:
         print(f"mock_api: {exc}", file=sys.stderr)
         return 2
