@@ -290,7 +290,8 @@ def _background(width: int, height: int, rng: random.Random, hue: float) -> Imag
     # A soft vignette keeps the eye on the signs.
     shade = Image.radial_gradient("L").resize(small, Image.Resampling.BILINEAR).point(lambda p: p * 90 // 255)
     base.paste(_hsv(hue, 0.6, 0.15), (0, 0, *small), shade)
-    return base.resize((width, height), Image.Resampling.BICUBIC)
+    # Bilinear is enough: the source is blurred, and it is twice as fast as bicubic here.
+    return base.resize((width, height), Image.Resampling.BILINEAR)
 
 
 # --------------------------------------------------------------------------- reference
@@ -482,7 +483,8 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
     texts = quoted_strings(spec.prompt)
     # Signs are the point of the picture; an excerpt is only a note, and over a
     # reference the signs stay smaller so the reference keeps showing.
-    cap = short * (0.085 if spec.reference is not None else 0.15 if texts else 0.08)
+    # The cap follows the area, not the short side, so banners still get big letters.
+    cap = math.sqrt(W * H) * (0.07 if spec.reference is not None else 0.15 if texts else 0.08)
     texts = texts or [_excerpt(spec.prompt)]
     plan = _plan(texts, box_w, box_h, gap, cap)
     cell_w, cell_h = _cell(box_w, box_h, plan.rows, plan.cols, gap)
@@ -552,9 +554,11 @@ def encode_image(img: Image.Image, output_format: str, quality: int) -> bytes:
         raise ValueError("quality must be an integer")
     if not OUTPUT_QUALITY.minimum <= quality <= (OUTPUT_QUALITY.maximum or quality):
         raise ValueError(f"quality must be {OUTPUT_QUALITY.describe()}")
-    if img.mode != "RGB" or img.info:
-        img = img.convert("RGB")
-        img.info = {}
+    if (fmt == "JPG" and img.mode != "RGB") or img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGB")  # PNG and WEBP keep an alpha channel; JPEG cannot
+    elif img.info:
+        img = img.copy()  # never change the caller's image
+    img.info = {}  # no EXIF/ICC/text chunks: equal pixels give equal bytes
     buf = io.BytesIO()
     if fmt == "JPG":
         img.save(buf, "JPEG", quality=quality)

@@ -153,8 +153,18 @@ def test_encode_refuses_unknown_format_and_out_of_range_quality() -> None:
 
 
 def test_encode_accepts_non_rgb_images() -> None:
-    img = Image.new("RGBA", (16, 16), (10, 200, 30, 128))
-    assert _decode(encode_image(img, "JPG", 80)).mode == "RGB"
+    rgba = Image.new("RGBA", (16, 16), (10, 200, 30, 128))
+    assert _decode(encode_image(rgba, "JPG", 80)).mode == "RGB"
+    assert _decode(encode_image(rgba, "PNG", 80)).mode == "RGBA"
+    assert _decode(encode_image(Image.new("P", (16, 16)), "WEBP", 80)).mode == "RGB"
+
+
+def test_encode_drops_metadata_without_touching_the_callers_image() -> None:
+    img = Image.new("RGB", (16, 16))
+    img.info["comment"] = b"private note"
+    data = encode_image(img, "PNG", 80)
+    assert b"private note" not in data
+    assert img.info == {"comment": b"private note"}
 
 
 # --------------------------------------------------------------------------- quoted text
