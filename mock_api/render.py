@@ -18,6 +18,7 @@ import itertools
 import math
 import random
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,15 +76,20 @@ def quoted_strings(prompt: str) -> list[str]:
     """The texts the prompt asks to see written, in order, without duplicates."""
     found: list[str] = []
     for match in _QUOTED.finditer(prompt or ""):
-        text = " ".join(next(g for g in match.groups() if g is not None).split())
-        text = text.strip(" ,;:")
+        text = _printable(next(g for g in match.groups() if g is not None)).strip(" ,;:")
         if text and text not in found:
             found.append(text)
     return found
 
 
+def _printable(text: str) -> str:
+    """Whitespace collapsed; control, format and lone-surrogate characters removed."""
+    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    return " ".join(kept.split())
+
+
 def _excerpt(prompt: str, max_words: int = 9, max_chars: int = 60) -> str:
-    words = (prompt or "").split()
+    words = _printable(prompt or "").split()
     if not words:
         return "(empty prompt)"
     picked: list[str] = []

@@ -7,6 +7,8 @@ import struct
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageStat
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, load_examples
@@ -91,6 +93,17 @@ def test_awkward_prompts_at_tiny_and_extreme_sizes_still_render(prompt: str, wid
     assert img.size == (width, height)
     # Something is drawn over the background: the picture is not one flat colour.
     assert max(hi - lo for lo, hi in img.getextrema()) > 60
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prompt=st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\"'“”‘’ "), max_size=300),
+    width=st.integers(128, 400),
+    height=st.integers(128, 400),
+    seed=st.integers(0, 2**63 - 1),
+)
+def test_any_prompt_renders_at_the_exact_size(prompt: str, width: int, height: int, seed: int) -> None:
+    assert render_preview(PreviewSpec(prompt, width, height, seed)).size == (width, height)
 
 
 # --------------------------------------------------------------------------- determinism
@@ -216,6 +229,7 @@ def test_quoted_strings_of_the_documented_examples() -> None:
         ('duplicates "MAP ROOM", "MAP ROOM," and "MAP  ROOM"', ["MAP ROOM"]),
         ("nested \"say 'hi' twice\"", ["say 'hi' twice"]),
         ('empty "" and blank " " quotes', []),
+        ('invisible "\u200b\u200b" and "tab\there\x00" and "a\ud800b"', ["tab here", "ab"]),
         ("", []),
     ],
 )
@@ -274,6 +288,22 @@ def test_load_reference_refuses_oversized_images_from_the_header(width: int, hei
     assert width * height > MAX_REFERENCE_PIXELS or max(width, height) > 10_000
     with pytest.raises(ValueError, match="too large"):
         load_reference(_png_header_only(width, height))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.binary(max_size=200)
+    | st.binary(max_size=200).map(lambda b: _png(24, 16)[: len(b) % 120] + b)
+    | st.binary(max_size=64).map(lambda b: b"\xff\xd8\xff\xe0" + b)
+    | st.binary(max_size=64).map(lambda b: b"GIF89a" + b)
+)
+def test_load_reference_raises_only_value_error(data: bytes) -> None:
+    try:
+        img = load_reference(data)
+    except ValueError as exc:
+        assert str(exc)
+    else:
+        assert img.mode == "RGB"
 
 
 def test_bad_reference_makes_render_raise_value_error() -> None:
