@@ -13,8 +13,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,9 @@ from api_schema import (
 from api_schema import errors as codes
 
 from . import images
-from .errors import ImageError, ProtocolError, RequestTimeout, RunwareError, ValidationFailed
+from .errors import ImageError, ProtocolError, RequestTimeout, RunwareError, ValidationFailed, from_items
 from .recorder import record_exchange
+from .results import Generation, ImageResult
 from .transport import Caller, same_origin
 
 log = logging.getLogger("demo.client")
@@ -46,77 +46,7 @@ log = logging.getLogger("demo.client")
 # References larger than this go through imageUpload instead of inline data URIs.
 UPLOAD_THRESHOLD = 2 * 1024 * 1024
 
-OnResult = Callable[["ImageResult"], "Awaitable[None] | None"]
-
-
-@dataclass
-class ImageResult:
-    """One generated image: the validated response item and its bytes."""
-
-    item: ImageInferenceResult
-    data: bytes = field(repr=False)
-    format: str  # "JPG" | "PNG" | "WEBP", as sniffed and checked
-
-    @property
-    def image_uuid(self) -> str:
-        return self.item.image_uuid
-
-    @property
-    def seed(self) -> int:
-        return self.item.seed
-
-    @property
-    def cost(self) -> float | None:
-        return self.item.cost
-
-    @property
-    def nsfw_content(self) -> bool | None:
-        return self.item.nsfw_content
-
-    @property
-    def mime(self) -> str:
-        return limits.FORMAT_MIME[self.format]
-
-    @property
-    def extension(self) -> str:
-        return limits.FORMAT_EXT[self.format]
-
-    @property
-    def filename(self) -> str:
-        return f"{self.image_uuid}.{self.extension}"
-
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / self.filename
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(self.data)
-        return path
-
-
-@dataclass
-class Generation:
-    """The outcome of one imageInference task."""
-
-    request: dict[str, Any]  # the wire task as sent (never holds a key)
-    response: dict[str, Any] | list[dict[str, Any]]  # sync: the envelope; async: ack + each poll
-    images: list[ImageResult]
-
-    def __iter__(self) -> Iterator[ImageResult]:
-        return iter(self.images)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> ImageResult:
-        return self.images[index]
-
-    @property
-    def task_uuid(self) -> str:
-        return self.request["taskUUID"]
-
-    @property
-    def total_cost(self) -> float | None:
-        costs = [img.cost for img in self.images if img.cost is not None]
-        return round(sum(costs), 6) if costs else None
+OnResult = Callable[[ImageResult], "Awaitable[None] | None"]
 
 
 class RunwareClient:
@@ -400,8 +330,6 @@ class RunwareClient:
         errs = self._call.error_items(body)
         mine = [e for e in errs if e.task_uuid in (None, uuid)]
         if mine:
-            from .errors import from_items
-
             raise from_items(mine, task_uuid=uuid)
 
     @staticmethod

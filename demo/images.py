@@ -78,6 +78,10 @@ def check_image(data: bytes, expected_format: str | None = None, *, allowed: tup
             img.verify()
     except ImageError:
         raise
+    except Image.DecompressionBombError:
+        raise ImageError(
+            "The image's pixel dimensions are implausibly large.", code="imageTooLarge"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(
             f"The {MIME_FORMAT.get(mime or '', mime)} image is corrupt or truncated ({exc})."

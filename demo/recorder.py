@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import Generation
+    from .results import Generation
 
 log = logging.getLogger("demo.recorder")
 
