@@ -114,6 +114,37 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)  # type: ignore[return-value]
 
 
+# Letters the bundled font lacks that have a plain spelling it does have.
+_SPELLINGS = {
+    "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
+    "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i", "–": "-", "—": "-", "€": "EUR", "′": "'", "″": '"',
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _notdef() -> bytes:
+    return bytes(_font(20).getmask("\ue000"))  # a private-use code point: the missing-glyph box
+
+
+@lru_cache(maxsize=4096)
+def _has_glyph(ch: str) -> bool:
+    return ch.isspace() or bytes(_font(20).getmask(ch)) != _notdef()
+
+
+def _drawable(text: str) -> str:
+    """Text the bundled font can draw: the font covers ASCII and a little more, so
+    accented letters lose their accents (Café -> Cafe) rather than becoming boxes.
+    Scripts it lacks entirely (CJK, Arabic, emoji) still show as boxes."""
+    out = []
+    for ch in text:
+        if _has_glyph(ch):
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if _has_glyph(c) and not c.isspace())
+        out.append(base or _SPELLINGS.get(ch, ch))
+    return "".join(out)
+
+
 _UNIT = 100  # text is measured once at this size and scaled; fonts scale linearly
 
 
@@ -447,7 +478,7 @@ def _draw_caption(img: Image.Image, spec: PreviewSpec, strip_h: int, accent: tup
     draw = ImageDraw.Draw(img)
     pad = max(3, round(strip_h * 0.35))
     mid = H - strip_h / 2
-    label = _clip(" ".join(spec.label.split()), 40)
+    label = _drawable(_clip(_printable(spec.label), 40))
     label_w = font.getlength(label) + 2 * pad if label else 0
     if label_w:
         lx0 = W - pad // 2 - label_w
@@ -458,7 +489,7 @@ def _draw_caption(img: Image.Image, spec: PreviewSpec, strip_h: int, accent: tup
         draw.text((lx0 + pad, mid), label, font=font, fill=ink, anchor="lm")
     room = W - label_w - 2 * pad
     for info in (
-        f"{spec.model}  ·  {spec.width}x{spec.height}  ·  seed {spec.seed}",
+        f"{_drawable(_printable(spec.model))}  ·  {spec.width}x{spec.height}  ·  seed {spec.seed}",
         f"{spec.width}x{spec.height}  ·  seed {spec.seed}",
         f"{spec.width}x{spec.height}",
     ):
@@ -491,7 +522,7 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
     # reference the signs stay smaller so the reference keeps showing.
     # The cap follows the area, not the short side, so banners still get big letters.
     cap = math.sqrt(W * H) * (0.07 if spec.reference is not None else 0.15 if texts else 0.08)
-    texts = texts or [_excerpt(spec.prompt)]
+    texts = [_drawable(t) for t in texts or [_excerpt(spec.prompt)]]
     plan = _plan(texts, box_w, box_h, gap, cap)
     cell_w, cell_h = _cell(box_w, box_h, plan.rows, plan.cols, gap)
     # Glyph widths do not scale exactly linearly (hinting, the faux-bold stroke): check

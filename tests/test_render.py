@@ -237,6 +237,14 @@ def test_quoted_strings_tricky_cases(prompt: str, expected: list[str]) -> None:
     assert quoted_strings(prompt) == expected
 
 
+def test_accented_latin_is_drawn_without_accents_rather_than_as_boxes() -> None:
+    # Pillow's bundled font covers little beyond ASCII; folding keeps Latin text readable.
+    from mock_api.render import _drawable
+
+    assert _drawable("Café Straße Ångström Łódź — 5 €") == "Cafe Strasse Angstrom Lodz - 5 EUR"
+    assert _drawable("MAP ROOM “A” … ©") == "MAP ROOM “A” … ©"
+
+
 # --------------------------------------------------------------------------- references
 
 
