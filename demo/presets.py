@@ -74,7 +74,7 @@ def grid_note(width: int | float | None, height: int | float | None) -> str:
     if not off:
         return ""
     return (
-        f"⚠️ {' and '.join(off)} {'is' if len(off) == 1 else 'are'} not a multiple of {grid}, "
+        f"Note: {' and '.join(off)} {'is' if len(off) == 1 else 'are'} not a multiple of {grid}, "
         f"GLM-Image's native grid: the API may reject or round it. Nearest on the grid: "
         + f"{_nearest(width, limits.WIDTH)} × {_nearest(height, limits.HEIGHT)}"
         + "."

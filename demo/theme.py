@@ -43,8 +43,11 @@ def make_theme() -> gr.themes.Base:
 
 CSS = """
 .gradio-container { max-width: 1480px !important; margin: 0 auto !important; }
-#hero { display: flex; align-items: center; justify-content: space-between; gap: 16px;
-        flex-wrap: wrap; padding: 4px 4px 0 4px; }
+#hero { display: flex; align-items: center; justify-content: space-between; gap: 24px;
+        padding: 4px 4px 0 4px; }
+#hero > div:first-child { flex: 1 1 auto; min-width: 0; }
+#hero .backend-badge { flex: 0 0 auto; }
+@media (max-width: 860px) { #hero { flex-wrap: wrap; } }
 #hero h1 { font-size: 1.9rem; margin: 0; line-height: 1.2; letter-spacing: -0.01em; }
 #hero h1 .model-id { font-size: 0.95rem; font-weight: 500; color: var(--body-text-color-subdued);
                      font-family: var(--font-mono); margin-left: 8px; }
@@ -62,6 +65,7 @@ CSS = """
 #status p { margin: 0; }
 #results-gallery { min-height: 460px; }
 #grid-note p { color: #9a5b00; font-size: 0.88rem; margin: 0; }
+#result-table td, #result-table th { font-size: 0.82rem; }
 #selected-info p { margin: 0; font-size: 0.9rem; }
 #examples-box .label-wrap span, #examples-box > .label { font-weight: 600; }
 footer { visibility: visible; }
@@ -73,8 +77,8 @@ def header_html(badge_html: str) -> str:
     return (
         '<div id="hero"><div>'
         f'<h1>GLM-Image <span class="model-id">{html.escape(limits.MODEL_ID)}</span></h1>'
-        "<p>Z.ai's open image model, strong at text inside images, served by the Runware API. "
-        "Text to image and image to image, with every API parameter in reach.</p>"
+        "<p>Z.ai's open image model, strong at text inside images, on the Runware API: "
+        "text to image and image to image, with every API parameter in reach.</p>"
         f"</div>{badge_html}</div>"
     )
 

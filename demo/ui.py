@@ -17,7 +17,7 @@ from . import presets
 from .backend import Backend, backend_for_key, make_backend
 from .settings import Settings
 from .theme import CSS, badge_html, header_html, make_theme
-from .ui_fields import FieldDropdown, FieldNumber, FieldRadio, FieldSlider
+from .ui_fields import FieldDropdown, FieldNumber, FieldRadio, FieldSlider, lenient
 from .ui_form import RESULT_HEADERS, add_reference
 from .ui_generate import GenerateHandler
 
@@ -50,7 +50,7 @@ def _fill_example(index: int | None) -> tuple[Any, ...]:
         width,
         height,
         "",
-        req.get("seed"),
+        str(req.get("seed", "")),
         "seed" not in req,
         req.get("steps", limits.STEPS.default),
         req.get("CFGScale", limits.CFG_SCALE.default),
@@ -145,12 +145,18 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                         )
                 grid_note = gr.Markdown("", elem_id="grid-note")
                 with gr.Row():
-                    seed = FieldNumber(
-                        value=None,
-                        label="Seed",
-                        precision=0,
-                        info=f"{int(limits.SEED.minimum)} to 2^63-1; the last result's seed shows here",
-                        elem_id="seed",
+                    # Text, not gr.Number: seeds go up to 2^63-1, past what a browser
+                    # number holds exactly.
+                    seed = lenient(
+                        gr.Textbox(
+                            value="",
+                            placeholder="random",
+                            label="Seed",
+                            max_lines=1,
+                            info=f"{int(limits.SEED.minimum)} to {limits.SEED_MAX}; "
+                            "the last result's seed shows here",
+                            elem_id="seed",
+                        )
                     )
                     randomize = gr.Checkbox(value=True, label="Randomize seed", elem_id="randomize-seed")
                 with gr.Row():
@@ -181,6 +187,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                 with gr.Accordion("Reference images (image to image)", open=False) as refs_box:
                     ref_files = gr.File(
                         label="Upload reference images",
+                        height=140,
                         file_count="multiple",
                         file_types=["image"],
                         elem_id="reference-files",
@@ -268,13 +275,18 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                     label="Result metadata",
                     interactive=False,
                     wrap=True,
+                    column_widths=["5%", "15%", "44%", "12%", "8%", "16%"],
                     elem_id="result-table",
                 )
                 with gr.Tabs():
                     with gr.Tab("Request JSON"):
-                        request_json = gr.Code(language="json", label="Request sent (no key)", lines=12)
+                        request_json = gr.Code(
+                            language="json", label="Request sent (no key)", lines=12, wrap_lines=True
+                        )
                     with gr.Tab("Response JSON"):
-                        response_json = gr.Code(language="json", label="Raw response", lines=12)
+                        response_json = gr.Code(
+                            language="json", label="Raw response", lines=12, wrap_lines=True
+                        )
                     with gr.Tab("curl"):
                         curl_code = gr.Code(language="shell", label="Repeat with curl", lines=12)
                     with gr.Tab("Python"):
@@ -316,6 +328,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
             "fn": handler.generate,
             "inputs": form_inputs,
             "outputs": outputs,
+            "validator": handler.validate,
+            "show_progress_on": [gallery],
             "concurrency_limit": CONCURRENCY,
             "concurrency_id": "generate",
         }

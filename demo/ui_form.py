@@ -68,6 +68,13 @@ def _as_int(value: Any) -> Any:
     return value
 
 
+def _as_seed(value: Any) -> Any:
+    """Seeds come as text (exact up to 2^63-1) or numbers; digits become an int."""
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return _as_int(value)
+
+
 def _as_float(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -135,7 +142,7 @@ def build_task(
         "includeCost": include_cost,
     }
     if not randomize_seed and not _blank(seed):
-        data["seed"] = _as_int(seed)
+        data["seed"] = _as_seed(seed)
     if not _blank(ttl):
         data["ttl"] = _as_int(ttl)
     for name, value in (("webhookURL", webhook_url), ("uploadEndpoint", upload_endpoint)):
@@ -154,15 +161,15 @@ def build_task(
 
 
 # Columns of the per-image metadata table under the gallery.
-RESULT_HEADERS = ["#", "seed", "imageUUID", "cost (USD)", "NSFW", "format", "size"]
+RESULT_HEADERS = ["#", "seed", "imageUUID", "cost (USD)", "NSFW", "file"]
 
 
 def result_row(index: int, item: Any, fmt: str, size: tuple[int, int] | None) -> list[Any]:
     """One table row from a validated api_schema.ImageInferenceResult."""
     cost = "—" if item.cost is None else f"{item.cost:.4f}"
-    nsfw = "not checked" if item.nsfw_content is None else ("yes" if item.nsfw_content else "no")
-    dims = f"{size[0]}×{size[1]}" if size else "—"
-    return [index + 1, str(item.seed), item.image_uuid, cost, nsfw, fmt, dims]
+    nsfw = "—" if item.nsfw_content is None else ("yes" if item.nsfw_content else "no")
+    dims = f" {size[0]}×{size[1]}" if size else ""
+    return [index + 1, str(item.seed), item.image_uuid, cost, nsfw, f"{fmt}{dims}"]
 
 
 def total_cost(items: list[Any]) -> float | None:

@@ -40,6 +40,80 @@ from .ui_form import (
 
 log = logging.getLogger("demo.ui")
 
+# The /generate parameters, in order: Runware's field names in snake_case.
+PARAMS = (
+    "positive_prompt",
+    "width",
+    "height",
+    "seed",
+    "randomize_seed",
+    "steps",
+    "cfg_scale",
+    "number_results",
+    "output_format",
+    "output_quality",
+    "output_type",
+    "reference_images",
+    "reference_urls",
+    "delivery_method",
+    "check_content",
+    "safety_mode",
+    "include_cost",
+    "ttl",
+    "webhook_url",
+    "upload_endpoint",
+    "api_key",
+)
+_NOT_TASK = {"reference_images", "reference_urls", "api_key"}
+# Where a Runware parameter's error is shown.
+WIRE_TO_INPUT = {
+    "positivePrompt": "positive_prompt",
+    "width": "width",
+    "height": "height",
+    "seed": "seed",
+    "steps": "steps",
+    "CFGScale": "cfg_scale",
+    "numberResults": "number_results",
+    "outputFormat": "output_format",
+    "outputQuality": "output_quality",
+    "outputType": "output_type",
+    "inputs": "reference_urls",
+    "inputs.referenceImages": "reference_urls",
+    "deliveryMethod": "delivery_method",
+    "safety": "safety_mode",
+    "safety.checkContent": "check_content",
+    "safety.mode": "safety_mode",
+    "includeCost": "include_cost",
+    "ttl": "ttl",
+    "webhookURL": "webhook_url",
+    "uploadEndpoint": "upload_endpoint",
+}
+FIELD_TITLES = {
+    "positive_prompt": "Prompt",
+    "width": "Width",
+    "height": "Height",
+    "seed": "Seed",
+    "randomize_seed": "Randomize seed",
+    "steps": "Steps",
+    "cfg_scale": "CFG scale",
+    "number_results": "Number of results",
+    "output_format": "Output › Format",
+    "output_quality": "Output › Quality",
+    "output_type": "Output › Type",
+    "reference_images": "Reference images › Upload",
+    "reference_urls": "Reference images › URLs or imageUUIDs",
+    "delivery_method": "Advanced › Delivery method",
+    "check_content": "Advanced › Safety check",
+    "safety_mode": "Advanced › Safety mode",
+    "include_cost": "Advanced › Include cost",
+    "ttl": "Advanced › TTL",
+    "webhook_url": "Advanced › Webhook URL",
+    "upload_endpoint": "Advanced › Upload endpoint",
+    "api_key": "API key",
+}
+# Inputs that sit in accordions, closed by default.
+COLLAPSED = set(PARAMS[8:]) - {"randomize_seed"}
+
 # Per-request folders for result files; the oldest are removed past this count.
 _KEEP_DIRS = 64
 # Image payloads (data URIs of uploaded references, base64 output) are cut in the JSON
@@ -104,12 +178,29 @@ class GenerateHandler:
             shutil.rmtree(self._dirs.popleft(), ignore_errors=True)
         return path
 
+    def validate(self, *args: Any) -> list[Any]:
+        """The event validator: one gr.validate per input, the message beside its field.
+
+        Fields inside closed accordions would hide their message, so the prompt's
+        message also lists them.
+        """
+        values = dict(zip(PARAMS, args, strict=False))
+        problems = field_errors(values)
+        hidden = {k: v for k, v in problems.items() if k in COLLAPSED}
+        out = []
+        for name in PARAMS[: len(args)]:
+            messages = list(problems.get(name, []))
+            if name == "positive_prompt" and hidden:
+                messages += [f"{FIELD_TITLES[k]}: {m}" for k, ms in hidden.items() for m in ms]
+            out.append(gr.validate(not messages, "\n".join(messages)))
+        return out
+
     async def generate(
         self,
         positive_prompt: str,
         width: float,
         height: float,
-        seed: float | None = None,
+        seed: str | int | None = None,
         randomize_seed: bool | None = None,
         steps: float | None = None,
         cfg_scale: float | None = None,
@@ -129,37 +220,15 @@ class GenerateHandler:
         api_key: str | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[tuple[Any, ...]]:
-        form = {
-            "positive_prompt": positive_prompt,
-            "width": width,
-            "height": height,
-            "seed": seed,
-            "randomize_seed": bool(randomize_seed),
-            "steps": steps,
-            "cfg_scale": cfg_scale,
-            "number_results": number_results,
-            "output_format": output_format,
-            "output_quality": output_quality,
-            "output_type": output_type,
-            "delivery_method": delivery_method,
-            "check_content": bool(check_content),
-            "safety_mode": safety_mode,
-            "include_cost": bool(include_cost),
-            "ttl": ttl,
-            "webhook_url": webhook_url,
-            "upload_endpoint": upload_endpoint,
-        }
-        files = [str(f) for f in (reference_images or []) if f]
-        typed_refs = split_references(reference_urls)
-        # Validate everything before any request; uploaded files stand in as their
-        # typed references until they are prepared.
-        try:
-            task = build_task(**form, references=typed_refs)
-        except FormError as exc:
-            raise _form_error(exc) from None
-        file_errors = [msg for f in files if (msg := _check_file(f))]
-        if file_errors:
-            raise gr.Error("\n".join(file_errors), title="Check the form", print_exception=False)
+        given = dict(locals())
+        values = {k: given[k] for k in PARAMS}
+        form, files, typed_refs = _split_form(values)
+        # Validate everything before any request (the event's validator did too, but an
+        # API caller may reach here another way); files stand in until prepared.
+        problems = field_errors(values)
+        if problems:
+            raise gr.Error(_join(problems), title="Check the form", print_exception=False)
+        task = build_task(**form, references=typed_refs)
 
         backend = self.backend_for(api_key)
         out_dir = self._request_dir()
@@ -184,7 +253,7 @@ class GenerateHandler:
                 curl_snippet(shorten(request), backend.base_url, backend.kind),
                 python_snippet(shorten(request), backend.base_url, backend.kind),
                 status,
-                shown[0].seed if shown else seed,
+                str(shown[0].seed) if shown else seed,
                 [r.image_uuid for r in shown],
             )
 
@@ -211,12 +280,14 @@ class GenerateHandler:
                             continue
                         shown.append(result)
                         progress(len(shown) / number, desc=f"{len(shown)} of {number} images")
-                        yield view(f"⏳ {len(shown)} of {number} images ready…")
+                        yield view(f"**Working:** {len(shown)} of {number} images ready…")
                     generation = job.result()
                 finally:
                     job.cancel()
         except FormError as exc:
-            raise _form_error(exc) from None
+            raise gr.Error(
+                describe_errors(exc.errors), title="Check the form", print_exception=False
+            ) from exc
         except RunwareError as exc:
             raise gr.Error(_error_text(exc), title="Runware API error", print_exception=False) from None
         except gr.Error:
@@ -236,7 +307,8 @@ class GenerateHandler:
 
 def _summary(images: list[ImageResult], elapsed: float, backend: Backend) -> str:
     count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
-    parts = [f"✅ **{count}** in {elapsed:.1f} s", "mock backend" if backend.kind == "mock" else "live API"]
+    where = "mock backend" if backend.kind == "mock" else "live API"
+    parts = [f"**Done:** {count} in {elapsed:.1f} s", where]
     cost = total_cost([r.item for r in images])
     if cost is not None:
         parts.append(f"cost ${cost:.4f}")
@@ -246,8 +318,33 @@ def _summary(images: list[ImageResult], elapsed: float, backend: Backend) -> str
     return " · ".join(parts)
 
 
-def _form_error(exc: FormError) -> gr.Error:
-    return gr.Error(describe_errors(exc.errors), title="Check the form", print_exception=False)
+def _split_form(values: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """(build_task kwargs, uploaded file paths, typed references) from the inputs."""
+    form = {k: values.get(k) for k in PARAMS if k not in _NOT_TASK}
+    for flag in ("randomize_seed", "check_content", "include_cost"):
+        form[flag] = bool(form[flag])
+    files = [str(f) for f in (values.get("reference_images") or []) if f]
+    return form, files, split_references(values.get("reference_urls"))
+
+
+def field_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Input name -> Runware-worded messages ('code: message'); empty when valid."""
+    form, files, typed_refs = _split_form(values)
+    problems: dict[str, list[str]] = {}
+    try:
+        build_task(**form, references=typed_refs)
+    except FormError as exc:
+        for err in exc.errors:
+            name = WIRE_TO_INPUT.get(err.parameter or "", "positive_prompt")
+            problems.setdefault(name, []).append(f"{err.code}: {err.message}")
+    for path in files:
+        if msg := _check_file(path):
+            problems.setdefault("reference_images", []).append(msg)
+    return problems
+
+
+def _join(problems: dict[str, list[str]]) -> str:
+    return "\n".join(f"{FIELD_TITLES[k]}: {m}" for k, ms in problems.items() for m in ms)
 
 
 def _check_file(path: str) -> str:
@@ -256,10 +353,10 @@ def _check_file(path: str) -> str:
         with open(path, "rb") as fh:
             head = fh.read(64)
     except OSError:
-        return f"Reference images: the uploaded file {Path(path).name!r} could not be read."
+        return f"invalidReferenceImages: the uploaded file {Path(path).name!r} could not be read."
     if sniff_mime(head) is None:
         return (
-            f"Reference images: invalidReferenceImages: the file {Path(path).name!r} is not a JPEG, PNG, "
-            "WEBP, GIF or BMP image."
+            f"invalidReferenceImages: the file {Path(path).name!r} is not a JPEG, PNG, WEBP, GIF "
+            "or BMP image."
         )
     return ""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import ValidationError
 from PIL import Image
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, limits, load_examples
@@ -21,7 +21,7 @@ DEFAULTS = {
     "positive_prompt": 'A shop window with a sign that reads "OPEN DAILY"',
     "width": 1024,
     "height": 768,
-    "seed": None,
+    "seed": "",
     "randomize_seed": True,
     "steps": 40,
     "cfg_scale": 7.5,
@@ -90,13 +90,13 @@ def test_generate_returns_an_image_in_the_requested_format_with_its_metadata(cli
     img = image_of(client, out["gallery"][0])
     assert img.format == "PNG" and img.size == (1024, 768)
     row = out["rows"][0]
-    assert row["seed"] == "1234" and row["format"] == "PNG" and row["size"] == "1024×768"
+    assert row["seed"] == "1234" and row["file"] == "PNG 1024×768"
     item = out["response"]["data"][0]
     assert row["imageUUID"] == item["imageUUID"]
     assert float(row["cost (USD)"]) == pytest.approx(item["cost"], abs=1e-4)
     assert out["request"]["seed"] == 1234 and out["request"]["outputFormat"] == "PNG"
     assert out["request"]["includeCost"] is True and "apiKey" not in out["request"]
-    assert out["seed"] == 1234
+    assert out["seed"] == "1234"
     assert "1 image" in out["status"]
     assert "127.0.0.1:8808/v1" in out["curl"] and "python -m mock_api" in out["curl"]
     assert out["request"]["taskUUID"] in out["python"]
@@ -133,26 +133,30 @@ def test_each_documented_example_reproduces_its_documented_values(client: Client
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field", "code"),
+    ("overrides", "code", "wire"),
     [
-        ({"positive_prompt": "x"}, "Prompt", "invalidPositivePrompt"),
-        ({"width": 5000}, "Width", "invalidWidth"),
-        ({"cfg_scale": 0.5}, "CFG scale", "invalidCFGScale"),
-        ({"number_results": 21}, "Number of results", "invalidNumberResults"),
-        ({"output_format": "GIF"}, "Output format", "invalidOutputFormat"),
-        ({"reference_urls": "ftp://example.com/a.png"}, "Reference images", "invalidReferenceImages"),
+        ({"positive_prompt": "x"}, "invalidPositivePrompt", "positivePrompt"),
+        ({"width": 5000}, "invalidWidth", "width"),
+        ({"cfg_scale": 0.5}, "invalidCFGScale", "CFGScale"),
+        ({"number_results": 21}, "invalidNumberResults", "numberResults"),
+        ({"output_format": "GIF"}, "invalidOutputFormat", "outputFormat"),
+        ({"reference_urls": "ftp://example.com/a.png"}, "invalidReferenceImages", "inputs.referenceImages"),
+        ({"webhook_url": "not a url"}, "invalidWebhookURL", "webhookURL"),
     ],
 )
-def test_a_bad_field_is_reported_by_name_before_any_request(client: Client, overrides, field, code):
-    with pytest.raises(AppError) as info:
+def test_a_bad_field_is_reported_by_name_before_any_request(client: Client, overrides, code, wire):
+    with pytest.raises(ValidationError) as info:
         generate(client, **overrides)
     message = str(info.value)
-    assert f"{field}: {code}" in message
+    (param,) = overrides
+    # gradio_client names the API parameter; the message is Runware's, naming the wire field.
+    assert f"- {param}: {code}: " in message
+    assert f"'{wire}" in message
     assert "Traceback" not in message
 
 
 def test_number_results_gives_that_many_distinct_images(client: Client):
-    out = generate(client, number_results=3, seed=500, randomize_seed=False, output_format="WEBP")
+    out = generate(client, number_results=3, seed="500", randomize_seed=False, output_format="WEBP")
     assert len(out["gallery"]) == 3
     uuids = [r["imageUUID"] for r in out["rows"]]
     assert len(set(uuids)) == 3
@@ -187,9 +191,9 @@ def test_image_to_image_with_an_uploaded_file(client: Client, tmp_path: Path):
 def test_an_uploaded_file_that_is_not_an_image_is_refused(client: Client, tmp_path: Path):
     bogus = tmp_path / "notes.png"
     bogus.write_text("not an image")
-    with pytest.raises(AppError) as info:
+    with pytest.raises(ValidationError) as info:
         generate(client, reference_images=[handle_file(str(bogus))])
-    assert "invalidReferenceImages" in str(info.value)
+    assert "- reference_images: invalidReferenceImages: " in str(info.value)
 
 
 def test_a_generated_image_can_be_the_next_reference(client: Client):

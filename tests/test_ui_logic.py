@@ -84,6 +84,19 @@ def test_every_bad_field_is_reported_with_its_label_and_runware_code():
     assert "Width: invalidWidth" in text
 
 
+def test_seed_text_keeps_full_64_bit_precision():
+    top = limits.SEED_MAX
+    assert build_task(**FORM, seed=str(top), randomize_seed=False).seed == top
+    assert build_task(**FORM, seed=" 7 ", randomize_seed=False).seed == 7
+    assert build_task(**FORM, seed="", randomize_seed=False).seed is None
+    with pytest.raises(FormError) as info:
+        build_task(**FORM, seed=str(top + 1), randomize_seed=False)
+    assert info.value.errors[0].code == "invalidSeed"
+    with pytest.raises(FormError) as info:
+        build_task(**FORM, seed="12abc", randomize_seed=False)
+    assert info.value.errors[0].code == "invalidSeed"
+
+
 def test_fractional_integer_is_an_error_not_silently_rounded():
     with pytest.raises(FormError) as info:
         build_task(**{**FORM, "steps": 1.5})
@@ -152,7 +165,7 @@ def test_grid_note_only_off_the_native_grid():
 def test_result_rows_and_total_cost():
     item = ImageInferenceResult.model_validate(load_examples()[0].response["data"][0])
     row = result_row(0, item, "JPG", (1024, 768))
-    assert row == [1, "45732", item.image_uuid, "0.0141", "not checked", "JPG", "1024×768"]
+    assert row == [1, "45732", item.image_uuid, "0.0141", "—", "JPG 1024×768"]
     assert total_cost([item, item]) == pytest.approx(0.0282)
     assert total_cost([]) is None
 

@@ -1,0 +1,128 @@
+"""The UI in real Chromium (Debian's /usr/bin/chromium) through Playwright.
+
+One launched app and one browser per module; every wait is for an element or a
+state, bounded at ~30 s. Screenshots of the key states go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api_schema import load_examples
+from tests.appserver import app_url  # noqa: F401 (fixture)
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TIMEOUT_MS = 30_000
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
+    ),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.locator("#generate-btn")).to_be_visible()
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    shutil.copy(path, Path("/tmp") / f"glm-image-{name}.png")
+    return path
+
+
+def wait_for_results(page, count: int = 1) -> None:
+    images = page.locator("#results-gallery img")
+    expect(images).to_have_count(count, timeout=TIMEOUT_MS)
+    expect(page.locator("#status")).to_contain_text("Done", timeout=TIMEOUT_MS)
+
+
+def test_initial_page_shows_form_badge_and_examples(page):
+    expect(page.locator("#backend-badge")).to_contain_text("Mock backend: preview images, no credits used")
+    expect(page.get_by_label("Prompt")).to_be_visible()
+    for example in load_examples():
+        expect(page.get_by_text(example.title, exact=True)).to_be_visible()
+    shot(page, "01-initial")
+
+
+def test_type_a_prompt_generate_and_see_image_and_seed(page):
+    page.get_by_label("Prompt").fill('A tea shop with a wooden sign that reads "MORNING LEAF"')
+    page.locator("#randomize-seed input[type=checkbox]").uncheck()
+    seed_box = page.locator("#seed input")
+    seed_box.fill("4242")
+    page.locator("#generate-btn").click()
+    wait_for_results(page)
+    table = page.locator("#result-table")
+    expect(table).to_contain_text("4242")
+    expect(table).to_contain_text(re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"))
+    expect(page.locator("#status")).to_contain_text("seed 4242")
+    shot(page, "02-after-generate")
+
+
+def test_an_invalid_input_shows_an_error_naming_the_field(page):
+    page.get_by_label("Prompt").fill("x")
+    page.locator("#generate-btn").click()
+    # The message sits beside the field it is about; nothing was sent.
+    expect(page.locator("#prompt")).to_contain_text("invalidPositivePrompt")
+    expect(page.locator("#prompt")).to_contain_text("positivePrompt")
+    expect(page.locator("#status")).to_contain_text("Ready")
+    expect(page.locator("#results-gallery img")).to_have_count(0)
+    shot(page, "04-error")
+
+
+def test_an_example_click_fills_the_form_and_generates(page):
+    example = next(e for e in load_examples() if e.kind == "image-to-image")
+    documented = example.response["data"][0]
+    page.get_by_text(example.title, exact=True).click()
+    expect(page.get_by_label("Prompt")).to_have_value(example.request["positivePrompt"])
+    expect(page.locator("#reference-urls textarea")).to_have_value(
+        example.request["inputs"]["referenceImages"][0]
+    )
+    wait_for_results(page)
+    table = page.locator("#result-table")
+    expect(table).to_contain_text(documented["imageUUID"])
+    expect(table).to_contain_text(str(documented["seed"]))
+    expect(page.locator("#seed input")).to_have_value(str(documented["seed"]))
+    shot(page, "03-after-example")
