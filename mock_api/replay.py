@@ -26,7 +26,7 @@ from api_schema.limits import FORMAT_EXT
 from api_schema.responses import IMAGE_FIELDS
 
 from .store import FileSource, ImageRecord, ImageStore, picture_format
-from .synth import image_field, render_source, synthesize
+from .synth import image_fields, render_source, synthesize
 
 # The parameters that decide whether a request matches a recording, in order.
 KEY_FIELDS = ("model", "positivePrompt", "width", "height", "seed", "steps", "CFGScale", "referenceImages")
@@ -216,8 +216,9 @@ async def replay_items(
     taskUUID echoing the request, pictures served by the mock in the requested
     format and output type. Asking for more results than were recorded adds
     synthesized ones after them."""
-    items = []
-    for img in recording.images[: task.number_results]:
+    chosen = recording.images[: task.number_results]
+    records = []
+    for img in chosen:
         source = img.file if img.file is not None else render_source(task, img.seed, digests)
         record = ImageRecord(
             path=img.path_for(task.output_format),
@@ -228,11 +229,15 @@ async def replay_items(
             expires_at=store.expiry(task.ttl),
         )
         store.register(record)
+        records.append(record)
+    items = []
+    fields = await image_fields(records, task.output_type, base_url, store)
+    for img, image in zip(chosen, fields, strict=True):
         item: dict[str, Any] = {
             "taskType": task.task_type,
             "taskUUID": task.task_uuid,
             "imageUUID": img.image_uuid,
-            **(await image_field(record, task.output_type, base_url, store)),
+            **image,
         }
         for name, value in img.item.items():
             item.setdefault(name, value)

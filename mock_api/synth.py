@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import anyio.to_thread
 from PIL import Image, ImageDraw
 
@@ -151,6 +152,29 @@ async def image_field(
     return {"imageDataURI": f"data:{record.mime};base64,{text}"}
 
 
+async def image_fields(
+    records: list[ImageRecord], output_type: str, base_url: str, store: ImageStore
+) -> list[dict[str, str]]:
+    """The image fields of several records; inline pictures render in parallel."""
+    if output_type == "URL" or len(records) < 2:
+        return [await image_field(r, output_type, base_url, store) for r in records]
+    fields: list[dict[str, str]] = [{} for _ in records]
+    failures: list[BaseException] = []
+
+    async def one(i: int, record: ImageRecord) -> None:
+        try:
+            fields[i] = await image_field(record, output_type, base_url, store)
+        except Exception as exc:  # re-raised below, unwrapped from the task group
+            failures.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for i, record in enumerate(records):
+            group.start_soon(one, i, record)
+    if failures:
+        raise failures[0]
+    return fields
+
+
 async def synthesize(
     task: ImageInferenceTask,
     digests: list[str],
@@ -162,7 +186,7 @@ async def synthesize(
     base_url: str,
 ) -> list[dict[str, Any]]:
     """``count`` new result items; item i uses seed+i, or a random 32-bit seed."""
-    items = []
+    records, seeds = [], []
     for i in range(first_index, first_index + count):
         seed = task.seed + i if task.seed is not None else rng.randint(0, RANDOM_SEED_MAX)
         image_uuid = new_uuid(rng)
@@ -175,11 +199,16 @@ async def synthesize(
             expires_at=store.expiry(task.ttl),
         )
         store.register(record)
+        records.append(record)
+        seeds.append(seed)
+    items = []
+    fields = await image_fields(records, task.output_type, base_url, store)
+    for record, seed, image in zip(records, seeds, fields, strict=True):
         item: dict[str, Any] = {
             "taskType": task.task_type,
             "taskUUID": task.task_uuid,
-            "imageUUID": image_uuid,
-            **(await image_field(record, task.output_type, base_url, store)),
+            "imageUUID": record.image_uuid,
+            **image,
             "seed": seed,
         }
         if task.safety_enabled:

@@ -248,3 +248,15 @@ def test_health_and_openapi(mock_url):
     inference = spec["components"]["schemas"]["ImageInferenceTask"]
     assert inference["properties"]["CFGScale"]["maximum"] == 30
     assert "positivePrompt" in inference["required"]
+
+
+def test_inline_results_render_in_order(mock_url):
+    many = post(mock_url, [task(seed=500, numberResults=3, outputType="dataURI", outputFormat="WEBP")])
+    items = many.json()["data"]
+    for n, item in enumerate(items):
+        [single] = post(mock_url, [task(seed=500 + n, outputType="dataURI", outputFormat="WEBP")]).json()[
+            "data"
+        ]
+        assert item["seed"] == 500 + n
+        assert item["imageDataURI"] == single["imageDataURI"]
+    assert len({i["imageDataURI"] for i in items}) == 3
