@@ -479,6 +479,8 @@ def _draw_caption(img: Image.Image, spec: PreviewSpec, strip_h: int, accent: tup
     pad = max(3, round(strip_h * 0.35))
     mid = H - strip_h / 2
     label = _drawable(_clip(_printable(spec.label), 40))
+    if label:
+        label = _fit_text(label, font, W * 0.6 - 2 * pad)
     label_w = font.getlength(label) + 2 * pad if label else 0
     if label_w:
         lx0 = W - pad // 2 - label_w

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -130,6 +131,19 @@ def test_different_seeds_differ_visibly_in_colour() -> None:
         for s in range(6)
     }
     assert len(means) == 6
+
+
+def test_renders_in_threads_match_renders_in_sequence() -> None:
+    # The mock renders in worker threads; shared font and layout caches must not leak.
+    specs = [PreviewSpec(f'"SIGN {i}" and "Platform {i % 3}"', 256 + 32 * (i % 3), 192, i) for i in range(8)]
+    expected = [render_bytes(s, "PNG", 90) for s in specs]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda s: render_bytes(s, "PNG", 90), specs)) == expected
+
+
+@pytest.mark.parametrize("label", ["", "A VERY LONG LABEL THAT NEVER FITS IN A SMALL PICTURE AT ALL"])
+def test_any_label_fits_the_caption(label: str) -> None:
+    assert render_preview(PreviewSpec(PROMPT, 128, 128, 1, label=label)).size == (128, 128)
 
 
 # --------------------------------------------------------------------------- encoding
