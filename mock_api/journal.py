@@ -131,7 +131,7 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
 class Journal:
     """A bounded, thread-safe list of redacted request records."""
 
-    def __init__(self, max_entries: int = 1000, max_body_chars: int = 256 * 1024) -> None:
+    def __init__(self, max_entries: int = 1000, max_body_chars: int = 32 * 1024) -> None:
         self.max_entries = max_entries
         self.max_body_chars = max_body_chars
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
@@ -161,12 +161,15 @@ class Journal:
                 parsed = json.loads(raw)
                 secrets.extend(api_keys_in(parsed))
                 parsed = redact_json(parsed)
+                shown = json.dumps(parsed)
             except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
                 parsed = None
-                body_text = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), raw)
-                if len(body_text) > self.max_body_chars:
-                    body_text = body_text[: self.max_body_chars]
-                    truncated = True
+                shown = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), raw)
+            if len(shown) > self.max_body_chars:
+                # Too big to keep whole: keep the (redacted) start as text.
+                parsed, body_text, truncated = None, shown[: self.max_body_chars], True
+            elif parsed is None:
+                body_text = shown
         entry: dict[str, Any] = {
             "id": 0,
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),

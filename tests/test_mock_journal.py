@@ -54,6 +54,10 @@ def test_the_journal_is_bounded_and_long_strings_are_shortened() -> None:
     assert [e["path"] for e in journal.entries()] == [f"/p{n}" for n in range(7, 12)]
     big = journal.record(method="POST", path="/v1", body=json.dumps([{"image": "A" * 100_000}]).encode())
     assert len(big["body"][0]["image"]) < 300
+    many = [{"apiKey": "sk-many-0001", "positivePrompt": "p" * 1500} for _ in range(100)]
+    huge = journal.record(method="POST", path="/v1", body=json.dumps(many).encode())
+    assert huge["bodyTruncated"] and len(huge["body"]) == journal.max_body_chars
+    assert "sk-many-0001" not in huge["body"]
 
 
 def test_url_userinfo_and_signatures_are_redacted() -> None:
