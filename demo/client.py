@@ -259,10 +259,17 @@ class RunwareClient:
     async def upload_image(self, image: bytes | str | Path | Image.Image) -> str:
         """Upload an image with the imageUpload task; returns its imageUUID."""
         data, mime = self._local_image(image)
-        uuid = new_task_uuid()
-        task = {"taskType": "imageUpload", "taskUUID": uuid, "image": images.data_uri(data, mime)}
+        uri = images.data_uri(data, mime)
         deadline_at = time.monotonic() + self.deadline
-        body = (await self._call.post([task], deadline_at, task_uuid=uuid)).body
+        for _ in range(2):
+            uuid = new_task_uuid()
+            reply = await self._call.post(
+                [{"taskType": "imageUpload", "taskUUID": uuid, "image": uri}], deadline_at, task_uuid=uuid
+            )
+            # An upload whose reply was lost cannot be looked up: upload again under a new taskUUID.
+            if not reply.conflict:
+                break
+        body = reply.body
         self._raise_task_errors(body, uuid)
         for raw in body.get("data", []):
             if isinstance(raw, dict) and raw.get("taskUUID") == uuid:

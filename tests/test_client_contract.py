@@ -10,6 +10,7 @@ Clients come from ``demo.backend.make_backend`` so the factory is exercised too.
 from __future__ import annotations
 
 import io
+import logging
 import time
 
 import httpx
@@ -226,3 +227,15 @@ async def test_wrong_or_missing_key_is_an_auth_error(strict_client_factory, key)
     assert err.status == 401 and err.code == api_schema.errors.INVALID_API_KEY and not err.retryable
     async with strict_client_factory(KEY) as c:
         assert len(await c.generate({"positivePrompt": PROMPT, "width": 128, "height": 128})) == 1
+
+
+async def test_key_absent_from_debug_logs_over_real_http(mock_http_url, caplog):
+    """httpx/httpcore at DEBUG over a real socket: no key, no Authorization header."""
+    for name in ("httpx", "httpcore", "demo"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    async with RunwareClient(mock_http_url + "/v1", KEY) as c:
+        gen = await c.generate({"positivePrompt": PROMPT, "width": 128, "height": 128})
+        assert len(gen) == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(r.name.startswith("httpcore") for r in caplog.records)  # the debug logs did run
+    assert all(KEY not in m and "authorization" not in m.lower() for m in messages)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -31,6 +34,7 @@ from demo.errors import (
     ServerError,
     ValidationFailed,
 )
+from demo.transport import parse_retry_after, same_origin
 
 KEY = "live-key-0123456789abcdef"
 PROMPT = 'A tiny shop sign that reads "OPEN LATE", warm light'
@@ -503,3 +507,41 @@ async def test_key_absent_from_httpx_debug_logs(fake, caplog):
         await c.generate(task())
     assert caplog.records
     assert all(KEY not in r.getMessage() and "Authorization" not in r.getMessage() for r in caplog.records)
+
+
+async def test_upload_whose_reply_was_lost_is_sent_again(fake, router, client):
+    def received_but_reply_lost(request):
+        fake.api(request)
+        raise httpx.ReadError("connection reset")
+
+    def conflict(request):
+        task = json.loads(request.content)[0]
+        return envelope_error(E.CONFLICT_TASK_UUID, "Seen.", status=400, task_uuid=task["taskUUID"])
+
+    router.post(LIVE_URL).side_effect = [received_but_reply_lost, conflict, fake.api]
+    image_uuid = await client.upload_image(tiny_image("PNG"))
+    assert image_uuid in fake.uploads and len(fake.uploads) == 2
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def test_same_origin():
+    assert same_origin("https://api.runware.ai/v1", "https://api.runware.ai:443/other")
+    assert not same_origin("https://api.runware.ai/v1", "https://im.runware.ai/x.jpg")
+    assert not same_origin("https://api.runware.ai/v1", "http://api.runware.ai/v1")
+    assert not same_origin("http://127.0.0.1:8808/v1", "http://127.0.0.1:8809/v1")
+    assert not same_origin("http://host:99999/v1", "http://host/v1")
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("3") == 3.0 and parse_retry_after("0.5") == 0.5
+    assert parse_retry_after("-4") == 0.0
+    assert (
+        parse_retry_after(None) is None
+        and parse_retry_after("soon") is None
+        and parse_retry_after("nan") is None
+    )
+    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=90), usegmt=True)
+    assert 80 < parse_retry_after(later) <= 90
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
