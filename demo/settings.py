@@ -18,10 +18,10 @@ RUNWARE_RECORD_DIR     record every exchange into this folder (see docs/recordin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api_schema import limits
@@ -31,28 +31,43 @@ class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable."""
 
 
-def _env(name: str, field: str) -> AliasChoices:
-    return AliasChoices(name, field)
+# Field name -> the one environment variable it is read from. Only these names are
+# read: a generic TIMEOUT or BACKEND in the environment must not configure us.
+ENV_NAMES = {
+    "api_key": "RUNWARE_API_KEY",
+    "backend": "GLM_IMAGE_BACKEND",
+    "api_url": "RUNWARE_API_URL",
+    "mock_api_url": "MOCK_API_URL",
+    "mock_api_key": "MOCK_API_KEY",
+    "timeout": "RUNWARE_TIMEOUT",
+    "deadline": "RUNWARE_DEADLINE",
+    "max_retries": "RUNWARE_MAX_RETRIES",
+    "record_dir": "RUNWARE_RECORD_DIR",
+}
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_ignore_empty=True, extra="ignore", case_sensitive=False, validate_default=True
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
     )
 
-    api_key: SecretStr | None = Field(None, validation_alias=_env("RUNWARE_API_KEY", "api_key"))
-    backend: Literal["auto", "live", "mock"] = Field(
-        "auto", validation_alias=_env("GLM_IMAGE_BACKEND", "backend")
-    )
-    api_url: str = Field(limits.API_URL, validation_alias=_env("RUNWARE_API_URL", "api_url"))
-    mock_api_url: str | None = Field(None, validation_alias=_env("MOCK_API_URL", "mock_api_url"))
-    mock_api_key: SecretStr = Field(
-        SecretStr("mock-key"), validation_alias=_env("MOCK_API_KEY", "mock_api_key")
-    )
-    timeout: float = Field(30.0, gt=0, le=3600, validation_alias=_env("RUNWARE_TIMEOUT", "timeout"))
-    deadline: float = Field(300.0, gt=0, le=86400, validation_alias=_env("RUNWARE_DEADLINE", "deadline"))
-    max_retries: int = Field(3, ge=0, le=10, validation_alias=_env("RUNWARE_MAX_RETRIES", "max_retries"))
-    record_dir: Path | None = Field(None, validation_alias=_env("RUNWARE_RECORD_DIR", "record_dir"))
+    def __init__(self, **values: Any) -> None:
+        # Python callers use field names (Settings(timeout=5)); the sources know only
+        # the variable names, so translate rather than let the env source match both.
+        super().__init__(**{ENV_NAMES.get(k, k): v for k, v in values.items()})
+
+    api_key: SecretStr | None = Field(None, validation_alias=ENV_NAMES["api_key"])
+    backend: Literal["auto", "live", "mock"] = Field("auto", validation_alias=ENV_NAMES["backend"])
+    api_url: str = Field(limits.API_URL, validation_alias=ENV_NAMES["api_url"])
+    mock_api_url: str | None = Field(None, validation_alias=ENV_NAMES["mock_api_url"])
+    mock_api_key: SecretStr = Field(SecretStr("mock-key"), validation_alias=ENV_NAMES["mock_api_key"])
+    timeout: float = Field(30.0, gt=0, le=3600, validation_alias=ENV_NAMES["timeout"])
+    deadline: float = Field(300.0, gt=0, le=86400, validation_alias=ENV_NAMES["deadline"])
+    max_retries: int = Field(3, ge=0, le=10, validation_alias=ENV_NAMES["max_retries"])
+    record_dir: Path | None = Field(None, validation_alias=ENV_NAMES["record_dir"])
 
     @field_validator("backend", mode="before")
     @classmethod
@@ -87,13 +102,6 @@ class Settings(BaseSettings):
         if self.backend == "auto":
             return "live" if self.has_key else "mock"
         return self.backend
-
-
-# Field name -> environment variable, for error messages.
-ENV_NAMES = {
-    name: next(a for a in field.validation_alias.choices if isinstance(a, str) and a.isupper())  # type: ignore[union-attr]
-    for name, field in Settings.model_fields.items()
-}
 
 
 def load_settings(**overrides: object) -> Settings:

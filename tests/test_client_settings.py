@@ -120,3 +120,11 @@ async def test_in_process_mock_backend_answers():
     async with b.client() as c:  # the app is shared by the backend's clients
         assert await c.ping() is True
     assert b._app is not None
+
+
+def test_generic_variable_names_are_ignored(clean_env):
+    for name, value in {"TIMEOUT": "soon", "BACKEND": "live", "API_KEY": KEY, "DEADLINE": "-1"}.items():
+        clean_env.setenv(name, value)
+    s = load_settings()
+    assert (s.timeout, s.backend, s.api_key, s.deadline) == (30.0, "auto", None, 300.0)
+    assert Settings(timeout=5, api_key=KEY).timeout == 5  # field names still work in code
