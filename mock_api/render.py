@@ -302,9 +302,15 @@ def _rng(spec: PreviewSpec) -> random.Random:
 # --------------------------------------------------------------------------- background
 
 
-def _background(width: int, height: int, rng: random.Random, hue: float) -> Image.Image:
-    scale = 96 / max(width, height)
-    small = (max(8, round(width * scale)), max(8, round(height * scale)))
+def _small_size(width: int, height: int) -> tuple[int, int]:
+    """Size of the low-resolution canvas the background and shadows are composed on."""
+    # ~192 px on the long side, but at least 24 px on the short one so banners keep detail.
+    scale = min(1.0, max(192 / max(width, height), 24 / min(width, height)))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _background(small: tuple[int, int], rng: random.Random, hue: float) -> Image.Image:
+    """The gradient, soft blobs and vignette, at low resolution (blurred, so it upscales well)."""
     c1 = _hsv(hue, 0.45 + 0.2 * rng.random(), 0.62 + 0.2 * rng.random())
     c2 = _hsv(hue + 0.1 + 0.15 * rng.random(), 0.35 + 0.2 * rng.random(), 0.85 + 0.15 * rng.random())
     ramp = Image.linear_gradient("L").rotate(
@@ -327,8 +333,24 @@ def _background(width: int, height: int, rng: random.Random, hue: float) -> Imag
     # A soft vignette keeps the eye on the signs.
     shade = Image.radial_gradient("L").resize(small, Image.Resampling.BILINEAR).point(lambda p: p * 90 // 255)
     base.paste(_hsv(hue, 0.6, 0.15), (0, 0, *small), shade)
-    # Bilinear is enough: the source is blurred, and it is twice as fast as bicubic here.
-    return base.resize((width, height), Image.Resampling.BILINEAR)
+    return base
+
+
+def _shadow_mask(small: tuple[int, int], scale: float, signs: list[_Sign]) -> Image.Image:
+    """Soft drop shadows of all signs, drawn and blurred once at low resolution."""
+    mask = Image.new("L", small, 0)
+    draw = ImageDraw.Draw(mask)
+    blur = 0.0
+    for sign in signs:
+        x0, y0, x1, y1 = sign.box
+        off = max(1.0, sign.size * 0.12)
+        draw.rounded_rectangle(
+            ((x0 + off) * scale, (y0 + 2 * off) * scale, (x1 + off) * scale, (y1 + 2 * off) * scale),
+            max(1.0, sign.radius * scale),
+            fill=120,
+        )
+        blur = max(blur, off * 1.4 * scale)
+    return mask.filter(ImageFilter.GaussianBlur(max(0.6, blur)))
 
 
 # --------------------------------------------------------------------------- reference
@@ -423,50 +445,48 @@ def _fit_text(text: str, font: ImageFont.FreeTypeFont, max_w: float) -> str:
     return text.rstrip() + "…"
 
 
-def _draw_sign(
-    img: Image.Image, cx: float, cy: float, lines: tuple[str, ...], size: int, style: _Style
-) -> None:
+@dataclass(frozen=True)
+class _Sign:
+    box: tuple[int, int, int, int]
+    lines: tuple[str, ...]
+    size: int
+    style: _Style
+
+    @property
+    def radius(self) -> int:
+        return max(2, round(self.size * 0.35))
+
+
+def _place_sign(cx: float, cy: float, lines: tuple[str, ...], size: int, style: _Style) -> _Sign:
     font = _font(size)
-    line_h = _line_height_unit() * size
     text_w = max(font.getlength(line) for line in lines) + 2 * _stroke(size)
     w = text_w + 2 * _PAD_X * size
-    h = len(lines) * line_h + (len(lines) - 1) * _LINE_GAP * size + 2 * _PAD_Y * size
-    x0, y0 = round(cx - w / 2), round(cy - h / 2)
-    x1, y1 = round(cx + w / 2), round(cy + h / 2)
-    radius = max(2, round(size * 0.35))
-    _shadow(img, (x0, y0, x1, y1), radius, offset=max(1, round(size * 0.12)))
+    h = _block_unit(lines)[1] * size
+    box = (round(cx - w / 2), round(cy - h / 2), round(cx + w / 2), round(cy + h / 2))
+    return _Sign(box, lines, size, style)
+
+
+def _draw_sign(img: Image.Image, sign: _Sign) -> None:
+    x0, y0, x1, y1 = sign.box
+    size, style = sign.size, sign.style
     draw = ImageDraw.Draw(img)
-    draw.rounded_rectangle((x0, y0, x1, y1), radius, fill=style.fill)
+    draw.rounded_rectangle(sign.box, sign.radius, fill=style.fill)
     inset = max(2, round(size * 0.18))
     if size >= 14:
         draw.rounded_rectangle(
             (x0 + inset, y0 + inset, x1 - inset, y1 - inset),
-            max(1, radius - inset // 2),
+            max(1, sign.radius - inset // 2),
             outline=style.rule,
             width=max(1, round(size * 0.045)),
         )
-    stroke = _stroke(size)
-    y = cy - (h / 2) + _PAD_Y * size
-    for line in lines:
+    font, stroke = _font(size), _stroke(size)
+    cx = (x0 + x1) / 2
+    y = y0 + _PAD_Y * size
+    for line in sign.lines:
         draw.text(
             (cx, y), line, font=font, fill=style.ink, anchor="ma", stroke_width=stroke, stroke_fill=style.ink
         )
-        y += line_h + _LINE_GAP * size
-
-
-def _shadow(img: Image.Image, box: tuple[int, int, int, int], radius: int, offset: int) -> None:
-    """A soft drop shadow: blurred at quarter size, then blended in with a mask."""
-    x0, y0, x1, y1 = box
-    spread = offset * 4
-    w, h = x1 - x0 + 2 * spread, y1 - y0 + 2 * spread
-    small = (max(1, w // 4), max(1, h // 4))
-    mask = Image.new("L", small, 0)
-    inset = spread / 4
-    ImageDraw.Draw(mask).rounded_rectangle(
-        (inset, inset, small[0] - inset, small[1] - inset), max(1, radius // 4), fill=120
-    )
-    mask = mask.filter(ImageFilter.GaussianBlur(spread * 0.35 / 4)).resize((w, h), Image.Resampling.BILINEAR)
-    img.paste((0, 0, 0), (x0 - spread + offset, y0 - spread + offset * 2), mask)
+        y += (_line_height_unit() + _LINE_GAP) * size
 
 
 def _draw_caption(img: Image.Image, spec: PreviewSpec, strip_h: int, accent: tuple[int, int, int]) -> None:
@@ -508,10 +528,6 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
             raise ValueError(f"{name} must be an integer {bound.describe()}")
     rng = _rng(spec)
     hue = rng.random()
-    img = _background(W, H, rng, hue)
-    if spec.reference is not None:
-        # The reference stays the visible base; a light wash ties it to the palette.
-        img = Image.blend(_reference_cover(bytes(spec.reference), W, H), img, 0.18)
     short = min(W, H)
     # Banners get a slightly taller strip so the caption stays readable along the long side.
     strip_h = min(44, max(12, round(max(short * 0.05, min(short * 0.12, max(W, H) * 0.015)))))
@@ -537,6 +553,7 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
         size = max(_FLOOR_FONT, size - max(1, size // 25))
     styles = _styles(hue)
     first_style = int(rng.random() * 2)
+    signs = []
     for i, (text, lines) in enumerate(zip(plan.items, blocks, strict=True)):
         row, col = divmod(i, plan.cols)
         in_row = min(plan.cols, len(plan.items) - row * plan.cols)
@@ -544,11 +561,25 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
         x_off = (plan.cols - in_row) * (cell_w + gap) / 2
         cx = box[0] + x_off + col * (cell_w + gap) + cell_w / 2
         cy = box[1] + row * (cell_h + gap) + cell_h / 2
-        if lines is None:
-            lines = _truncated(text, size, cell_w, cell_h)
         more = plan.hidden > 0 and i == len(plan.items) - 1
         style = styles[2] if more else styles[(first_style + i) % 2]
-        _draw_sign(img, cx, cy, lines, size, style)
+        signs.append(_place_sign(cx, cy, lines or _truncated(text, size, cell_w, cell_h), size, style))
+
+    # Background and shadows are composed small and upscaled once (bilinear is enough:
+    # everything there is blurred); only the signs are drawn at full resolution.
+    small = _small_size(W, H)
+    base = _background(small, rng, hue)
+    shadows = _shadow_mask(small, small[0] / W, signs)
+    if spec.reference is None:
+        base.paste((0, 0, 0), (0, 0, *small), shadows)
+        img = base.resize((W, H), Image.Resampling.BILINEAR)
+    else:
+        # The reference stays the visible base; a light wash ties it to the palette.
+        wash = base.resize((W, H), Image.Resampling.BILINEAR)
+        img = Image.blend(_reference_cover(bytes(spec.reference), W, H), wash, 0.18)
+        img.paste((0, 0, 0), (0, 0, W, H), shadows.resize((W, H), Image.Resampling.BILINEAR))
+    for sign in signs:
+        _draw_sign(img, sign)
     _draw_caption(img, spec, strip_h, styles[2].fill)
     img.info = {}
     return img
