@@ -636,7 +636,8 @@ def encode_image(img: Image.Image, output_format: str, quality: int) -> bytes:
         # method=0 is libwebp's fastest; at 2048x2048 it is several times quicker than 4.
         img.save(buf, "WEBP", quality=quality, method=0)
     else:
-        img.save(buf, "PNG", compress_level=6)
+        # Level 3 halves the encode time of the default 6 for ~20% larger files.
+        img.save(buf, "PNG", compress_level=3)
     return buf.getvalue()
 
 
