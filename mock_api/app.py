@@ -77,8 +77,21 @@ class MockState:
         self.rng = random.Random(self.config.random_seed)
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON that never fails to encode: lone surrogates from a request's JSON
+    escapes (e.g. a taskType of "\\ud800" echoed in an error item) are sent as
+    \\u escapes instead of raising."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            text = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+            return text.encode("ascii")
+
+
 def _error(status: int, code: str, message: str, **kw: Any) -> JSONResponse:
-    return JSONResponse({"errors": [make_error(code, message, **kw).to_wire()]}, status_code=status)
+    return SafeJSONResponse({"errors": [make_error(code, message, **kw).to_wire()]}, status_code=status)
 
 
 # --- task handlers -----------------------------------------------------------
@@ -238,8 +251,8 @@ def check_auth(config: MockConfig, request: Request, tasks: list[Any]) -> JSONRe
         if isinstance(raw, dict) and raw.get("taskType") == AUTH_TASK and isinstance(raw.get("apiKey"), str)
     ]
     if config.require_key is not None:
-        expected = config.require_key.encode()
-        if not all(hmac.compare_digest(k.encode(), expected) for k in keys):
+        expected = config.require_key.encode("utf-8", "surrogatepass")
+        if not all(hmac.compare_digest(k.encode("utf-8", "surrogatepass"), expected) for k in keys):
             return _error(401, E.INVALID_API_KEY, "Invalid API key.", **kw)
     return None
 
@@ -276,7 +289,7 @@ def envelope_response(results: list[TaskResult]) -> JSONResponse:
         body["errors"] = errors
     # Partial success is a success; otherwise the first failure's status.
     status = 200 if data or not errors else next(r.status for r in results if r.errors)
-    return JSONResponse(body, status_code=status)
+    return SafeJSONResponse(body, status_code=status)
 
 
 # --- the app -----------------------------------------------------------------

@@ -260,13 +260,11 @@ def test_unknown_route_and_method_are_runware_shaped(mock_url):
     assert wrong.status_code == 405 and wrong.json()["errors"][0]["code"] == "methodNotAllowed"
 
 
+# Any code point, lone surrogates included: JSON carries them as \\u escapes.
+any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=20)
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
     max_leaves=12,
 )
 FIELDS = ["taskType", "taskUUID", "model", "positivePrompt", "width", "height", "seed", "steps", "CFGScale"]
@@ -287,9 +285,33 @@ def mutated_tasks(draw):
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=st.one_of(json_values, st.lists(mutated_tasks(), min_size=1, max_size=3)))
 def test_no_input_gives_a_500(mock_url, body):
-    response = httpx.post(mock_url + "/v1", json=body, headers=AUTH, timeout=30)
+    content = json.dumps(body).encode()  # ASCII, so lone surrogates travel as escapes
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = httpx.post(mock_url + "/v1", content=content, headers=headers, timeout=30)
     assert response.status_code in (200, 400, 401), response.text
     payload = response.json()
     assert set(payload) <= {"data", "errors"} and payload
     for error in payload.get("errors", []):
         assert error["code"] and error["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [{"taskType": "authentication", "apiKey": "\ud800"}],
+        [{"taskType": "\ud800"}],
+        [task(taskUUID="\udfff")],
+        [task(positivePrompt='a sign "\ud800"')],
+        [{**task(), "\ud800": 1}],
+    ],
+    ids=["api-key", "task-type", "task-uuid", "prompt", "field-name"],
+)
+def test_lone_surrogates_are_answered_not_crashed_on(body):
+    with run_mock_server(MockConfig(require_key="right-key")) as url:
+        content = json.dumps(body).encode()
+        headers = {"Authorization": "Bearer right-key", "Content-Type": "application/json"}
+        if body[0].get("taskType") == "authentication":
+            del headers["Authorization"]
+        response = httpx.post(url + "/v1", content=content, headers=headers, timeout=30)
+        assert response.status_code in (400, 401), response.text
+        assert response.json()["errors"][0]["code"]
