@@ -60,6 +60,7 @@ CSS = """
 .backend-mock .dot { background: #f0a020; }
 .backend-live { background: #e8f8ee; color: #146c3a; border-color: #7fd6a2; }
 .backend-live .dot { background: #1fa855; box-shadow: 0 0 0 3px rgba(31,168,85,.18); }
+#prompt textarea { min-height: 5.2em; }
 #generate-btn { min-height: 48px; font-size: 1.05rem; }
 #status { min-height: 1.6em; }
 #status p { margin: 0; }

@@ -25,7 +25,7 @@ CONCURRENCY = 8  # generation is I/O-bound: the backend does the work
 QUEUE_SIZE = 64
 MAX_FILE_SIZE = "20mb"
 
-PROMPT_HINT = 'Put any text to draw in "quotes", e.g. a sign that reads "OPEN DAILY".'
+PROMPT_HINT = 'Put any text to draw in "quotes", e.g. a sign that reads "OPEN DAILY". Enter generates.'
 
 
 def _example_rows() -> list[list[str]]:
@@ -102,7 +102,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
             with gr.Column(scale=5, min_width=380):
                 prompt = gr.Textbox(
                     label="Prompt",
-                    lines=3,
+                    lines=1,  # Gradio submits on Enter only for a one-line box; CSS gives it room
                     max_lines=12,
                     placeholder='A bakery at dawn with a hand-painted sign that reads "FRESH BREAD"',
                     info=PROMPT_HINT,
@@ -275,22 +275,32 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                     label="Result metadata",
                     interactive=False,
                     wrap=True,
-                    column_widths=["5%", "15%", "44%", "12%", "8%", "16%"],
+                    column_widths=["15%", "47%", "11%", "9%", "18%"],
                     elem_id="result-table",
                 )
                 with gr.Tabs():
                     with gr.Tab("Request JSON"):
                         request_json = gr.Code(
-                            language="json", label="Request sent (no key)", lines=12, wrap_lines=True
+                            language="json",
+                            label="Request sent (no key)",
+                            lines=14,
+                            max_lines=40,
                         )
                     with gr.Tab("Response JSON"):
                         response_json = gr.Code(
-                            language="json", label="Raw response", lines=12, wrap_lines=True
+                            language="json",
+                            label="Raw response",
+                            lines=14,
+                            max_lines=40,
                         )
                     with gr.Tab("curl"):
-                        curl_code = gr.Code(language="shell", label="Repeat with curl", lines=12)
+                        curl_code = gr.Code(
+                            language="shell", label="Repeat with curl", lines=14, max_lines=40
+                        )
                     with gr.Tab("Python"):
-                        python_code = gr.Code(language="python", label="Repeat with Python (httpx)", lines=12)
+                        python_code = gr.Code(
+                            language="python", label="Repeat with Python (httpx)", lines=14, max_lines=40
+                        )
         gr.Markdown(
             f"GLM-Image on Runware: [model page]({limits.DOCS_URL}) · "
             "The mock backend replays the documented examples and renders labelled previews; "

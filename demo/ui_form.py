@@ -161,15 +161,16 @@ def build_task(
 
 
 # Columns of the per-image metadata table under the gallery.
-RESULT_HEADERS = ["#", "seed", "imageUUID", "cost (USD)", "NSFW", "file"]
+# Gallery order is row order, so no index column: the imageUUID needs the room.
+RESULT_HEADERS = ["seed", "imageUUID", "cost $", "NSFW", "file"]
 
 
-def result_row(index: int, item: Any, fmt: str, size: tuple[int, int] | None) -> list[Any]:
+def result_row(item: Any, fmt: str, size: tuple[int, int] | None) -> list[Any]:
     """One table row from a validated api_schema.ImageInferenceResult."""
     cost = "—" if item.cost is None else f"{item.cost:.4f}"
     nsfw = "—" if item.nsfw_content is None else ("yes" if item.nsfw_content else "no")
     dims = f" {size[0]}×{size[1]}" if size else ""
-    return [index + 1, str(item.seed), item.image_uuid, cost, nsfw, f"{fmt}{dims}"]
+    return [str(item.seed), item.image_uuid, cost, nsfw, f"{fmt}{dims}"]
 
 
 def total_cost(items: list[Any]) -> float | None:

@@ -243,7 +243,7 @@ class GenerateHandler:
                 if r.image_uuid not in saved:
                     saved[r.image_uuid] = str(r.save(out_dir))
             gallery = [(saved[r.image_uuid], f"seed {r.seed}") for r in shown]
-            rows = [result_row(i, r.item, r.format, _size_of(r.data)) for i, r in enumerate(shown)]
+            rows = [result_row(r.item, r.format, _size_of(r.data)) for r in shown]
             request = gen_request if gen_request is not None else task.to_wire()
             return (
                 gallery,

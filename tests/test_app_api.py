@@ -93,7 +93,7 @@ def test_generate_returns_an_image_in_the_requested_format_with_its_metadata(cli
     assert row["seed"] == "1234" and row["file"] == "PNG 1024×768"
     item = out["response"]["data"][0]
     assert row["imageUUID"] == item["imageUUID"]
-    assert float(row["cost (USD)"]) == pytest.approx(item["cost"], abs=1e-4)
+    assert float(row["cost $"]) == pytest.approx(item["cost"], abs=1e-4)
     assert out["request"]["seed"] == 1234 and out["request"]["outputFormat"] == "PNG"
     assert out["request"]["includeCost"] is True and "apiKey" not in out["request"]
     assert out["seed"] == "1234"
@@ -122,7 +122,7 @@ def test_each_documented_example_reproduces_its_documented_values(client: Client
     row = out["rows"][0]
     assert row["imageUUID"] == documented["imageUUID"]
     assert row["seed"] == str(documented["seed"])
-    assert row["cost (USD)"] == f"{documented['cost']:.4f}"
+    assert row["cost $"] == f"{documented['cost']:.4f}"
     sent = out["request"]
     for key in ("positivePrompt", "width", "height", "seed", "steps", "CFGScale", "model"):
         assert sent[key] == req[key]

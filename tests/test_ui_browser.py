@@ -85,6 +85,15 @@ def test_initial_page_shows_form_badge_and_examples(page):
     for example in load_examples():
         expect(page.get_by_text(example.title, exact=True)).to_be_visible()
     shot(page, "01-initial")
+    # A visitor's own key switches this session's badge to live (nothing is sent yet).
+    page.get_by_text("Your Runware API key (optional)").click()
+    key = page.locator("#api-key input")
+    key.fill("sk-visitor-test-key")
+    key.blur()
+    expect(page.locator("#backend-badge")).to_contain_text("Live Runware API")
+    key.fill("")
+    key.blur()
+    expect(page.locator("#backend-badge")).to_contain_text("Mock backend")
 
 
 def test_type_a_prompt_generate_and_see_image_and_seed(page):
@@ -102,8 +111,9 @@ def test_type_a_prompt_generate_and_see_image_and_seed(page):
 
 
 def test_an_invalid_input_shows_an_error_naming_the_field(page):
-    page.get_by_label("Prompt").fill("x")
-    page.locator("#generate-btn").click()
+    prompt = page.get_by_label("Prompt")
+    prompt.fill("x")
+    prompt.press("Enter")  # Enter submits, like the Generate button
     # The message sits beside the field it is about; nothing was sent.
     expect(page.locator("#prompt")).to_contain_text("invalidPositivePrompt")
     expect(page.locator("#prompt")).to_contain_text("positivePrompt")
@@ -126,3 +136,23 @@ def test_an_example_click_fills_the_form_and_generates(page):
     expect(table).to_contain_text(str(documented["seed"]))
     expect(page.locator("#seed input")).to_have_value(str(documented["seed"]))
     shot(page, "03-after-example")
+
+
+def test_several_results_then_use_one_as_the_next_reference(page):
+    page.get_by_label("Prompt").fill('A row of shop signs reading "ONE", "TWO" and "THREE"')
+    count = page.locator("#number-results input[type=number]")
+    count.fill("3")
+    count.press("Enter")
+    page.locator("#generate-btn").click()
+    wait_for_results(page, 3)
+    # One metadata row per image: three distinct imageUUIDs in the table.
+    page.wait_for_function(
+        "new Set(document.querySelector('#result-table').innerText"
+        ".match(/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}/g) || []).size === 3"
+    )
+    page.locator("#results-gallery img").nth(1).click()
+    expect(page.locator("#selected-info")).to_contain_text("Selected image 2")
+    uuid = page.locator("#selected-info code").inner_text()
+    page.locator("#use-as-reference").click()
+    expect(page.locator("#reference-urls textarea")).to_have_value(uuid)
+    shot(page, "05-use-as-reference")

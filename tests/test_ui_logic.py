@@ -164,8 +164,8 @@ def test_grid_note_only_off_the_native_grid():
 
 def test_result_rows_and_total_cost():
     item = ImageInferenceResult.model_validate(load_examples()[0].response["data"][0])
-    row = result_row(0, item, "JPG", (1024, 768))
-    assert row == [1, "45732", item.image_uuid, "0.0141", "—", "JPG 1024×768"]
+    row = result_row(item, "JPG", (1024, 768))
+    assert row == ["45732", item.image_uuid, "0.0141", "—", "JPG 1024×768"]
     assert total_cost([item, item]) == pytest.approx(0.0282)
     assert total_cost([]) is None
 
