@@ -118,7 +118,7 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     if not secrets:
         return value
     if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
+        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     if isinstance(value, str):

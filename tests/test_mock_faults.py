@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from demo.client import RunwareClient
 from demo.errors import NetworkError, RateLimited, RequestTimeout, ServerError
@@ -244,3 +246,27 @@ def _then_fail(url: str, sleep):
         await sleep(seconds)
 
     return wrapped
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spec=st.dictionaries(
+        st.sampled_from(["fault", "count", "rate", "seed", "faults", "latencyMs", "retryAfter", "x"]),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats()
+        | st.text(max_size=8)
+        | st.lists(st.text(max_size=8), max_size=3),
+        max_size=4,
+    )
+)
+def test_any_admin_spec_is_accepted_or_refused_with_a_reason(spec: dict) -> None:
+    faults = FaultInjector()
+    try:
+        faults.configure(spec)
+    except FaultSpecError as exc:
+        assert str(exc)
+    else:
+        for _ in range(3):
+            faults.decide({}, api_request=True)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_api import MockConfig
 from mock_api.journal import REDACTED, Journal, redact_url
@@ -130,3 +132,33 @@ def test_delete_clears_and_reset_forgets_everything(url: str) -> None:
     poll = {"taskType": "getResponse", "taskUUID": t["taskUUID"]}
     assert httpx.post(url + "/v1", json=[poll], headers=AUTH, timeout=30).status_code == 404
     assert httpx.post(url + "/v1", json=[t], headers=AUTH, timeout=30).status_code == 200
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=json_values,
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=20),
+)
+def test_any_json_body_is_journaled_without_the_key(value: object, secret: str) -> None:
+    secret = "sk-" + secret  # key-shaped, so it is not a substring of the journal's own words
+    body = json.dumps([{"taskType": "authentication", "apiKey": secret}, value]).encode()
+    entry = Journal().record(
+        method="POST", path="/v1", headers=[("Authorization", f"Bearer {secret}")], body=body
+    )
+    assert secret not in json.dumps(entry)
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=st.binary(max_size=200))
+def test_any_bytes_are_journaled_without_raising(raw: bytes) -> None:
+    entry = Journal().record(method="POST", path="/v1", body=raw)
+    json.dumps(entry)

@@ -137,3 +137,13 @@ async def test_sdk_surfaces_mock_errors(url: str) -> None:
     with pytest.raises(runware.RunwareError):
         await asyncio.wait_for(bad_key.connect(), CALL_TIMEOUT_S)
     await bad_key.close()
+
+
+async def test_sdk_retries_an_injected_rate_limit(url: str) -> None:
+    spec = {"fault": "429", "count": 1, "retryAfter": 0}
+    httpx.post(url + "/__admin/faults", json=spec, timeout=10).raise_for_status()
+    p = params(deliveryMethod="sync")
+    async with sdk(url, "rest") as client:
+        check(await asyncio.wait_for(client.run(p), CALL_TIMEOUT_S), p, 1)
+    assert httpx.get(url + "/__admin/faults", timeout=10).json()["active"]["remaining"] == 0
+    httpx.delete(url + "/__admin/faults", timeout=10).raise_for_status()
