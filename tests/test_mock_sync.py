@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageStat
 
 from api_schema import ImageInferenceResult, ImageUploadResult, load_examples
 from api_schema.limits import FORMAT_EXT, FORMAT_MIME, RANDOM_SEED_MAX, estimate_cost
@@ -260,3 +260,32 @@ def test_inline_results_render_in_order(mock_url):
         assert item["seed"] == 500 + n
         assert item["imageDataURI"] == single["imageDataURI"]
     assert len({i["imageDataURI"] for i in items}) == 3
+
+
+def test_reference_picture_is_the_visible_base(mock_url):
+    red = base64.b64encode(png_bytes((300, 200), (220, 20, 20))).decode()
+    with_ref = post(mock_url, [task(seed=9, outputType="base64Data", inputs={"referenceImages": [red]})])
+    without = post(mock_url, [task(seed=9, outputType="base64Data")])
+    red_mean, plain_mean = (
+        ImageStat.Stat(image_of(base64.b64decode(r.json()["data"][0]["imageBase64Data"]))).mean
+        for r in (with_ref, without)
+    )
+    assert red_mean[0] > red_mean[1] + 60 and red_mean[0] > red_mean[2] + 60
+    assert red_mean != plain_mean
+
+
+def test_documented_reference_urls_use_local_standins(mock_url):
+    example = next(e for e in EXAMPLES if e.kind == "image-to-image")
+    request = dict(example.request, taskUUID=str(uuid.uuid4()), outputType="base64Data")
+    [item] = post(mock_url, [request]).json()["data"]
+    other = dict(
+        request, taskUUID=str(uuid.uuid4()), inputs={"referenceImages": ["https://example.org/x.jpg"]}
+    )
+    [placeholder] = post(mock_url, [other]).json()["data"]
+    assert item["imageBase64Data"] != placeholder["imageBase64Data"]
+
+
+def test_head_on_an_image_url(mock_url):
+    [item] = post(mock_url, [task(seed=21)]).json()["data"]
+    head = httpx.head(item["imageURL"], timeout=30)
+    assert head.status_code == 200 and head.headers["content-type"] == "image/jpeg"
