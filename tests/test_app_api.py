@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import ValidationError
+from gradio_client.exceptions import AppError, ValidationError
 from PIL import Image
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, limits, load_examples
@@ -215,18 +215,36 @@ def test_a_bad_setting_exits_with_code_2_and_a_clear_message():
 
 
 def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: Path):
-    """A visitor key switches the session to 'live'; here live is a local mock server."""
+    """A visitor key switches the session to 'live'; here live is a local mock that checks keys."""
+    from mock_api import MockConfig
     from tests.mockserver import run_mock_server
 
     secret = "sk-visitor-0123456789abcdef"
+    wrong = "sk-wrong-key-fedcba9876543210"
     log = tmp_path / "app.log"
-    with run_mock_server() as mock, run_app(log, RUNWARE_API_URL=f"{mock}/v1") as url:
+    checked = MockConfig(require_key=secret)
+    with run_mock_server(checked) as mock, run_app(log, RUNWARE_API_URL=f"{mock}/v1") as url:
         client = Client(url, verbose=False, download_files=False)
+        # A rejected key: Runware's code and message, no traceback, no key.
+        with pytest.raises(AppError) as info:
+            generate(client, api_key=wrong)
+        assert "invalidApiKey" in str(info.value)
+        assert wrong not in str(info.value) and "Traceback" not in str(info.value)
+
         out = generate(client, api_key=secret)
         assert len(out["gallery"]) == 1
         assert "live API" in out["status"]
-        assert f"{mock}/v1" in out["curl"]
+        assert f"{mock}/v1" in out["curl"] and "$RUNWARE_API_KEY" in out["curl"]
         for value in out.values():
             assert secret not in json.dumps(value, default=str)
-    assert log.read_text(errors="replace").strip()  # the app did log (its start-up line)
-    assert secret not in log.read_text(errors="replace")
+    text = log.read_text(errors="replace")
+    assert "Live Runware API" not in text.splitlines()[0]  # the app itself started on the mock
+    assert secret not in text and wrong not in text
+
+
+def test_async_delivery_streams_until_every_image_arrives(client: Client):
+    out = generate(client, delivery_method="async", number_results=2, width=256, height=256)
+    assert len(out["gallery"]) == 2
+    assert out["request"]["deliveryMethod"] == "async"
+    assert isinstance(out["response"], list)  # the acknowledgement, then each poll
+    assert "getResponse" in out["python"]
