@@ -270,3 +270,16 @@ def test_any_admin_spec_is_accepted_or_refused_with_a_reason(spec: dict) -> None
     else:
         for _ in range(3):
             faults.decide({}, api_request=True)
+
+
+def test_command_line_flags_reach_the_config() -> None:
+    from mock_api.__main__ import build_parser, config_from_args
+
+    argv = "--speed 0 --latency-ms 40 --fault-rate 0.25 --fault-seed 3 --fault-kinds 429,reset"
+    argv += " --fault-timeout-s 2 --allow-outbound hooks.internal --allow-outbound 10.0.0.0/8"
+    config = config_from_args(build_parser().parse_args(argv.split()))
+    assert (config.speed, config.latency_ms, config.fault_rate, config.fault_seed) == (0.0, 40, 0.25, 3)
+    assert config.fault_kinds == ["429", "reset"] and config.fault_timeout_s == 2.0
+    assert config.allow_outbound == ["hooks.internal", "10.0.0.0/8"]
+    with pytest.raises(ValueError):
+        config_from_args(build_parser().parse_args(["--fault-rate", "2"]))
