@@ -39,7 +39,7 @@ def run_mock_server(config: MockConfig | None = None, *, app=None) -> Iterator[s
     app = app if app is not None else create_app(config)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="auto")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="auto")
     )
     thread = threading.Thread(target=server.run, name=f"mock-server-{port}", daemon=True)
     thread.start()
