@@ -39,7 +39,7 @@ from . import images
 from .errors import ImageError, ProtocolError, RequestTimeout, RunwareError, ValidationFailed, from_items
 from .recorder import record_exchange
 from .results import Generation, ImageResult
-from .transport import Caller, same_origin
+from .transport import Caller, as_list, same_origin
 
 log = logging.getLogger("demo.client")
 
@@ -173,7 +173,7 @@ class RunwareClient:
         else:
             body = reply.body
             self._raise_task_errors(body, uuid)
-            items = [it for it in body.get("data", []) if isinstance(it, dict)]
+            items = [it for it in as_list(body.get("data")) if isinstance(it, dict)]
             if wire.get("deliveryMethod") == "async" or (items and all("imageUUID" not in i for i in items)):
                 self._check_ack(items, uuid)
                 if wire.get("deliveryMethod") != "async":
@@ -210,7 +210,7 @@ class RunwareClient:
             bodies.append(body)
             self._raise_task_errors(body, uuid)
             fresh: list[ImageInferenceResult] = []
-            for raw in body.get("data", []):
+            for raw in as_list(body.get("data")):
                 item = self._parse_model(GetResponseItem, raw, uuid)
                 if item.task_uuid != uuid:
                     continue
@@ -271,7 +271,7 @@ class RunwareClient:
                 break
         body = reply.body
         self._raise_task_errors(body, uuid)
-        for raw in body.get("data", []):
+        for raw in as_list(body.get("data")):
             if isinstance(raw, dict) and raw.get("taskUUID") == uuid:
                 result = self._parse_model(ImageUploadResult, raw, uuid)
                 log.info("imageUpload %s: stored as %s", uuid, result.image_uuid)
@@ -323,7 +323,7 @@ class RunwareClient:
             )
             items = [
                 PingResult.model_validate(it)
-                for it in reply.body.get("data", [])
+                for it in as_list(reply.body.get("data"))
                 if it.get("taskType") == "ping"
             ]
         except (RunwareError, ValidationError, AttributeError) as exc:

@@ -76,6 +76,11 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+def as_list(value: Any) -> list[Any]:
+    """A body's "data" or "errors" member as a list, whatever a drifting server sent."""
+    return value if isinstance(value, list) else []
+
+
 @dataclass
 class Reply:
     status: int
@@ -121,7 +126,7 @@ class Caller:
 
     def error_items(self, body: dict[str, Any]) -> list[ErrorItem]:
         items = []
-        for raw in body.get("errors") or []:
+        for raw in as_list(body.get("errors")):
             try:
                 item = ErrorItem.model_validate(raw)
             except ValidationError:
