@@ -10,6 +10,7 @@ runs inside this process. GLM_IMAGE_MCP=1 also serves the MCP endpoint (needs
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -36,6 +37,11 @@ def main() -> int:
         print("error: GRADIO_SERVER_PORT must be a port number", file=sys.stderr)
         return 2
 
+    mcp = _flag("GLM_IMAGE_MCP")
+    if mcp and importlib.util.find_spec("mcp") is None:
+        print("error: GLM_IMAGE_MCP=1 needs the MCP extra: pip install 'gradio[mcp]'", file=sys.stderr)
+        return 2
+
     from demo.ui import build_ui, launch_kwargs
 
     demo = build_ui(settings, backend)
@@ -45,7 +51,7 @@ def main() -> int:
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=server_port,
-        mcp_server=_flag("GLM_IMAGE_MCP"),
+        mcp_server=mcp,
         **launch_kwargs(),
     )
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -212,6 +213,16 @@ def test_a_bad_setting_exits_with_code_2_and_a_clear_message():
     assert proc.returncode == 2
     assert "GLM_IMAGE_BACKEND" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mcp") is not None, reason="gradio[mcp] is installed here")
+def test_the_mcp_switch_without_its_extra_is_a_clear_start_up_error():
+    env = app_env(free_port(), GLM_IMAGE_MCP="1")
+    proc = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "gradio[mcp]" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: Path):
