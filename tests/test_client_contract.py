@@ -239,3 +239,37 @@ async def test_key_absent_from_debug_logs_over_real_http(mock_http_url, caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert any(r.name.startswith("httpcore") for r in caplog.records)  # the debug logs did run
     assert all(KEY not in m and "authorization" not in m.lower() for m in messages)
+
+
+class LoseFirstReply(httpx.AsyncBaseTransport):
+    """Delivers the first POST to the server, then drops its answer (a lost reply)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.lost = inner, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and self.lost == 0:
+            self.lost += 1
+            await response.aread()
+            raise httpx.ReadError("connection reset after the server answered")
+        return response
+
+
+@pytest.mark.parametrize("delivery", ["sync", "async"])
+async def test_lost_reply_is_recovered_through_get_response_on_the_mock(delivery):
+    transport = LoseFirstReply(httpx.ASGITransport(app=create_app(MockConfig(random_seed=5))))
+    async with RunwareClient(
+        "http://mock.local/v1", KEY, transport=transport, backoff_base=0.01, poll_initial=0.02, poll_max=0.05
+    ) as c:
+        gen = await c.generate(
+            {
+                "positivePrompt": PROMPT,
+                "width": 128,
+                "height": 128,
+                "numberResults": 2,
+                "deliveryMethod": delivery,
+            }
+        )
+    assert transport.lost == 1 and len(gen) == 2
+    assert all(img.item.task_uuid == gen.task_uuid for img in gen)
