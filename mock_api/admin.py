@@ -2,7 +2,7 @@
 
 ``install(app, state)`` (called by ``create_app``) adds:
 - the task handlers for async/webhook/upload delivery, getResponse, getTaskDetails
-  and taskUUID reuse (``jobs``);
+  and taskUUID reuse (``delivery``, on the job store in ``jobs``);
 - a gateway in front of the whole app that journals each request and applies
   injected latency and faults (it sits outside Starlette's error middleware so a
   ``reset`` can drop the connection itself);
@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from api_schema import errors as E
 from api_schema import make_error
 
-from . import jobs as jobs_module
+from . import delivery
 from .faults import FaultInjector, FaultSpecError, drop_connection, wait_or_disconnect
 from .jobs import Clock, JobStore
 from .journal import Journal
@@ -109,10 +109,10 @@ def install(app: FastAPI, state: Any) -> None:
 
     extras = build_extras(state.config)
     state.extras = extras
-    state.handlers["imageInference"] = jobs_module.handle_image_inference
-    state.handlers["imageUpload"] = jobs_module.unique_task_uuid(state.handlers["imageUpload"])
-    state.handlers["getResponse"] = jobs_module.handle_get_response
-    state.handlers["getTaskDetails"] = jobs_module.handle_get_task_details
+    state.handlers["imageInference"] = delivery.handle_image_inference
+    state.handlers["imageUpload"] = delivery.unique_task_uuid(state.handlers["imageUpload"])
+    state.handlers["getResponse"] = delivery.handle_get_response
+    state.handlers["getTaskDetails"] = delivery.handle_get_task_details
 
     app.add_api_websocket_route(API_PATH, websocket_endpoint)
     app.include_router(_router(state), include_in_schema=False)

@@ -23,7 +23,7 @@ from api_schema import ErrorItem, ImageInferenceTask, make_error, parse_task
 from api_schema import errors as E
 
 from .app import MAX_TASKS_PER_REQUEST, RequestContext, TaskResult, dispatch
-from .jobs import handle_image_inference
+from .delivery import handle_image_inference
 from .synth import new_uuid
 
 # Largest text frame accepted (the REST body limit applies too, whichever is smaller).
