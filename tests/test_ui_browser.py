@@ -85,6 +85,17 @@ def test_initial_page_shows_form_badge_and_examples(page):
     for example in load_examples():
         expect(page.get_by_text(example.title, exact=True)).to_be_visible()
     shot(page, "01-initial")
+    # A custom size off the 32-pixel grid gets a note; a preset sets both sliders.
+    width = page.locator("#width input[type=number]")
+    width.fill("1000")
+    width.press("Enter")
+    expect(page.locator("#grid-note")).to_contain_text("not a multiple of 32")
+    expect(page.locator("#size-preset input")).to_have_value("Custom")
+    page.locator("#size-preset input").click()
+    page.get_by_role("option", name="1728 × 960 · ≈16:9 landscape").click()
+    expect(page.locator("#height input[type=number]")).to_have_value("960")
+    expect(width).to_have_value("1728")
+    expect(page.locator("#grid-note")).not_to_contain_text("multiple")
     # A visitor's own key switches this session's badge to live (nothing is sent yet).
     page.get_by_text("Your Runware API key (optional)").click()
     key = page.locator("#api-key input")
