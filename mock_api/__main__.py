@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # A held request (injected timeout, latency) must not keep Ctrl+C waiting for long.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3)
     return 0
 
 

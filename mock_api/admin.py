@@ -20,6 +20,7 @@ Admin routes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -230,7 +231,7 @@ class Gateway:
             error = make_error(E.INVALID_REQUEST_BODY, str(exc)).to_wire()
             await _send_json(send, 400, {"errors": [error]})
             return
-        if decision.latency_ms and await wait_or_disconnect(decision.latency_ms / 1000, receive):
+        if decision.latency_ms and await self._hold(decision.latency_ms / 1000, receive, send, body):
             self.extras.journal.set_status(entry, None, "client disconnected during injected latency")
             return
         fault = decision.fault
@@ -240,7 +241,7 @@ class Gateway:
             return
         if fault == "timeout":
             self.extras.journal.set_status(entry, None, "held (injected timeout)")
-            if await wait_or_disconnect(self.extras.faults.timeout_hold_s, receive):
+            if await self._hold(self.extras.faults.timeout_hold_s, receive, send, body):
                 return
             fault = "504"
         if fault is not None:
@@ -265,6 +266,21 @@ class Gateway:
             await send(message)
 
         await self.app(scope, replay, send_and_note)
+
+    async def _hold(self, seconds: float, receive: Any, send: Any, body: bytes) -> bool:
+        """Wait out an injected delay; True when the request is over (client gone, or shutdown).
+
+        On server shutdown (uvicorn cancels requests still running after its grace
+        period) the client gets a Runware-shaped 503 instead of a bare 500.
+        """
+        try:
+            return await wait_or_disconnect(seconds, receive)
+        except asyncio.CancelledError:
+            status, headers, payload = self.extras.faults.http_answer("503", body)
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": payload})
+            return True
 
     async def _read_body(self, receive: Any) -> tuple[bytes, bool]:
         """The request body, read up to one byte past the limit (the app answers 413)."""
