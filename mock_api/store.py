@@ -175,11 +175,23 @@ class ImageStore:
         with self._lock:
             self._records.pop(record.path, None)
             self._records[record.path] = record
-            self._by_uuid[record.image_uuid] = record.path
-            while len(self._records) > self.config.max_images:
-                _, old = self._records.popitem(last=False)
-                if self._by_uuid.get(old.image_uuid) == old.path:
-                    del self._by_uuid[old.image_uuid]
+            self._by_uuid[record.image_uuid.lower()] = record.path
+            # Forget the oldest records when over the count, and a few expired ones
+            # each time, so memory does not wait for the count limit.
+            now, swept = self.clock(), 0
+            while self._records:
+                oldest = next(iter(self._records.values()))
+                over = len(self._records) > self.config.max_images
+                if not over and (swept >= 8 or oldest.expires_at > now):
+                    break
+                self._forget(oldest)
+                swept += 1
+
+    def _forget(self, record: ImageRecord) -> None:
+        """Drop a record; the caller holds the lock."""
+        self._records.pop(record.path, None)
+        if self._by_uuid.get(record.image_uuid.lower()) == record.path:
+            del self._by_uuid[record.image_uuid.lower()]
 
     def lookup(self, path: str) -> ImageRecord | None:
         """The live record for a URL path; None when unknown or expired."""
@@ -188,9 +200,7 @@ class ImageStore:
             if record is None:
                 return None
             if record.expires_at <= self.clock():
-                del self._records[path]
-                if self._by_uuid.get(record.image_uuid) == path:
-                    del self._by_uuid[record.image_uuid]
+                self._forget(record)
                 return None
             return record
 
