@@ -40,6 +40,8 @@ from .ui_form import (
 
 log = logging.getLogger("demo.ui")
 
+GENERIC_FAILURE = "Something went wrong while generating. Please try again."
+
 # The /generate parameters, in order: Runware's field names in snake_case.
 PARAMS = (
     "positive_prompt",
@@ -285,19 +287,21 @@ class GenerateHandler:
                 finally:
                     job.cancel()
         except FormError as exc:
-            raise gr.Error(
-                describe_errors(exc.errors), title="Check the form", print_exception=False
-            ) from exc
+            failure = gr.Error(describe_errors(exc.errors), title="Check the form", print_exception=False)
         except RunwareError as exc:
-            raise gr.Error(_error_text(exc), title="Runware API error", print_exception=False) from None
-        except gr.Error:
-            raise
+            failure = gr.Error(_error_text(exc), title="Runware API error", print_exception=False)
+        except gr.Error as exc:
+            failure = exc
         except Exception as exc:
             # Anything unexpected: a short server-side line (no inputs, so no key), no traceback to the user.
             log.error("generation failed: %s", type(exc).__name__)
-            raise gr.Error(
-                "Something went wrong while generating. Please try again.", print_exception=False
-            ) from None
+            failure = gr.Error(GENERIC_FAILURE, print_exception=False)
+        else:
+            failure = None
+        if failure is not None:
+            # Keep what was sent (and any image that did arrive) on the page, then report.
+            yield view(f"**Failed:** {failure.message}")
+            raise failure
 
         known = {r.image_uuid for r in shown}
         shown.extend(r for r in generation.images if r.image_uuid not in known)

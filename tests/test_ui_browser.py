@@ -6,6 +6,7 @@ state, bounded at ~30 s. Screenshots of the key states go to tests/artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -65,7 +66,14 @@ def page(browser, app_url: str):  # noqa: F811
     context.close()
 
 
+SETTLED_JS = """() => document.getAnimations().every(
+    a => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)"""
+
+
 def shot(page, name: str) -> Path:
+    """Full-page screenshot once finite animations (toasts sliding in) have settled."""
+    with contextlib.suppress(sync_api.TimeoutError):
+        page.wait_for_function(SETTLED_JS, timeout=5_000)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -131,6 +139,20 @@ def test_an_invalid_input_shows_an_error_naming_the_field(page):
     expect(page.locator("#status")).to_contain_text("Ready")
     expect(page.locator("#results-gallery img")).to_have_count(0)
     shot(page, "04-error")
+
+
+def test_a_backend_error_shows_runware_code_and_message(page):
+    unknown = "3f1c9a52-3a4b-4c5d-8e6f-0123456789ab"  # valid UUID v4, never uploaded
+    page.get_by_label("Prompt").fill('Edit the reference: add a sign that reads "EDIT"')
+    page.get_by_text("Reference images (image to image)").click()
+    page.locator("#reference-urls textarea").fill(unknown)
+    page.locator("#generate-btn").click()
+    toast = page.locator(".toast-body").first
+    expect(toast).to_contain_text("invalidReferenceImages")
+    expect(toast).to_contain_text(unknown)
+    expect(page.locator("#status")).to_contain_text("Failed")
+    expect(page.locator("#status")).to_contain_text("invalidReferenceImages")
+    shot(page, "06-backend-error")
 
 
 def test_an_example_click_fills_the_form_and_generates(page):
