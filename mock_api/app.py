@@ -308,7 +308,9 @@ def create_app(config: MockConfig | None = None) -> FastAPI:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: E.NOT_FOUND, 405: E.METHOD_NOT_ALLOWED}.get(exc.status_code, E.INVALID_REQUEST_BODY)
         message = f"{request.method} {request.url.path}: {exc.detail}."
-        return _error(exc.status_code, code, message)
+        response = _error(exc.status_code, code, message)
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -71,6 +71,21 @@ IMAGE_DOCS: dict[str, Any] = {
 HEALTH_DOCS: dict[str, Any] = {"summary": "Liveness check"}
 
 
+# What "UUID v4 in canonical form" means, for tools that generate requests from the spec.
+UUID4_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+
+def _add_uuid_patterns(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("format") == "uuid" and node.get("type") == "string":
+            node.setdefault("pattern", UUID4_PATTERN)
+        for value in node.values():
+            _add_uuid_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _add_uuid_patterns(value)
+
+
 def _component_schemas() -> dict[str, Any]:
     models = [(m, "validation") for m in TASK_MODELS.values()]
     models += [(Envelope, "serialization"), (ErrorItem, "serialization")]
@@ -81,6 +96,7 @@ def _component_schemas() -> dict[str, Any]:
         required = schema.setdefault("required", [])
         if "taskType" not in required:  # the wire needs it even though Python has a default
             required.insert(0, "taskType")
+    _add_uuid_patterns(schemas)
     return schemas
 
 

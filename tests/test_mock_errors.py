@@ -258,6 +258,7 @@ def test_unknown_route_and_method_are_runware_shaped(mock_url):
     assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "notFound"
     wrong = httpx.get(mock_url + "/v1", timeout=10)
     assert wrong.status_code == 405 and wrong.json()["errors"][0]["code"] == "methodNotAllowed"
+    assert wrong.headers["allow"] == "POST"
 
 
 # Any code point, lone surrogates included: JSON carries them as \\u escapes.

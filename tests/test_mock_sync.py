@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import uuid
 
 import httpx
@@ -289,3 +290,10 @@ def test_head_on_an_image_url(mock_url):
     [item] = post(mock_url, [task(seed=21)]).json()["data"]
     head = httpx.head(item["imageURL"], timeout=30)
     assert head.status_code == 200 and head.headers["content-type"] == "image/jpeg"
+
+
+def test_openapi_task_uuids_are_v4_patterns(mock_url):
+    spec = httpx.get(mock_url + "/openapi.json", timeout=10).json()
+    pattern = spec["components"]["schemas"]["ImageInferenceTask"]["properties"]["taskUUID"]["pattern"]
+    assert re.fullmatch(pattern, EXAMPLES[0].request["taskUUID"])
+    assert not re.fullmatch(pattern, "c232ab00-9414-11ec-b3c8-9f6bdeced846")  # a v1 UUID
