@@ -52,6 +52,7 @@ class FakeRunware:
     def __init__(self, api_key: str = "live-key-0123456789abcdef", *, polls_per_image: int = 1) -> None:
         self.api_key = api_key
         self.polls_per_image = polls_per_image
+        self.stall_after: int | None = None  # async jobs stop finishing images after this many
         self.images: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, mime)
         self.jobs: dict[str, dict[str, Any]] = {}  # taskUUID -> {"items": [...], "polls": int}
         self.seen: set[str] = set()
@@ -183,6 +184,8 @@ class FakeRunware:
             return [], [err.to_wire()]
         job["polls"] += 1
         done = job["polls"] // self.polls_per_image
+        if self.stall_after is not None:
+            done = min(done, self.stall_after)
         out = []
         for i, item in enumerate(job["items"]):
             if i < done:

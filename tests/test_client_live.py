@@ -314,13 +314,13 @@ async def test_async_poll_intervals_default_schedule(fake):
 
 
 async def test_async_deadline_gives_clear_timeout_and_keeps_partials(fake):
-    fake.polls_per_image = 3
+    fake.stall_after = 1  # one image finishes at once; the second never does
     got = []
-    async with RunwareClient(LIVE_URL, KEY, deadline=0.6, poll_initial=0.02, poll_max=0.05) as c:
+    async with RunwareClient(LIVE_URL, KEY, deadline=0.8, poll_initial=0.02, poll_max=0.05) as c:
         with pytest.raises(RequestTimeout) as info:
-            await c.generate(task(deliveryMethod="async", numberResults=20), on_result=got.append)
-    assert "deadline" in info.value.message and "of 20 images" in info.value.message
-    assert 0 < len(got) < 20
+            await c.generate(task(deliveryMethod="async", numberResults=2), on_result=got.append)
+    assert "deadline" in info.value.message and "(1 of 2 images arrived)" in info.value.message
+    assert len(got) == 1
 
 
 async def test_async_task_error_is_raised(router, client):
