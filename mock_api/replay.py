@@ -103,10 +103,16 @@ def _image_file(folder: Path, name: Any, origin: Path) -> FileSource:
     return FileSource(path=path, fmt=fmt)
 
 
-def load_recording(exchange_json: Path, *, builtin: bool = False) -> Recording:
-    """One exchange; ValueError naming the file when anything in it is unusable."""
+def load_recording(exchange_json: Path, *, builtin: bool = False) -> Recording | None:
+    """One exchange; ValueError naming the file when anything in it is unusable.
+
+    None for an exchange of another task type (an imageUpload, say): there is
+    nothing to match it against, so it is not replayed.
+    """
     data = load_exchange(exchange_json)
     folder = exchange_json.parent
+    if data["request"].get("taskType", "imageInference") != "imageInference":
+        return None
     try:
         task = ImageInferenceTask.model_validate(data["request"], by_alias=True, by_name=False)
     except ValidationError as exc:
@@ -179,8 +185,9 @@ class ReplayStore:
                 store.add(load_recording(path))
         return store
 
-    def add(self, recording: Recording) -> None:
-        self.recordings[recording.key] = recording
+    def add(self, recording: Recording | None) -> None:
+        if recording is not None:
+            self.recordings[recording.key] = recording
 
     def match(self, task: ImageInferenceTask) -> Recording | None:
         return self.recordings.get(match_key(task))

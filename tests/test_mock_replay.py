@@ -258,3 +258,19 @@ def test_cli_reports_a_broken_recording_and_exits_2(tmp_path):
     assert done.returncode == 2
     assert str(named) in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_exchanges_of_other_task_types_are_skipped(recording):
+    upload = recording / "20261125T120001Z-upload"
+    upload.mkdir()
+    doc = {
+        "request": {
+            "taskType": "imageUpload",
+            "taskUUID": str(uuid.uuid4()),
+            "image": "data:image/png;base64,AA==",
+        },
+        "response": {"data": [{"taskType": "imageUpload", "imageUUID": UUIDS[0]}]},
+    }
+    (upload / "exchange.json").write_text(json.dumps(doc), encoding="utf-8")
+    app = create_app(MockConfig(replay_dirs=[recording]))
+    assert len(app.state.mock.replay) == len(load_examples()) + 1
