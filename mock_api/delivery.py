@@ -86,6 +86,19 @@ async def handle_image_inference(
     refused = await _check_targets(ctx, task)
     if refused is not None:
         return refused
+    deferred = task.delivery_method == "async" or task.webhook_url is not None or send_item is not None
+    if deferred and not extras.jobs.has_room():
+        return TaskResult(
+            errors=[
+                make_error(
+                    E.RATE_LIMITED,
+                    f"Too many tasks in progress (at most {extras.jobs.max_jobs}); retry when some finish.",
+                    task_type=task.task_type,
+                    task_uuid=task.task_uuid,
+                )
+            ],
+            status=429,
+        )
     if not extras.jobs.claim(task.task_uuid):
         return conflict(task.task_type, task.task_uuid)
     request = task.to_wire()

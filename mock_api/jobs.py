@@ -267,13 +267,31 @@ class JobStore:
         }
 
     # ------------------------------------------------------------ upkeep
+    def _finished(self, job: Job, now: float) -> bool:
+        return job.items is not None and job.finished_at <= now and (job.runner is None or job.runner.done())
+
+    def has_room(self) -> bool:
+        """Whether a new unfinished job can be kept without dropping another unfinished one."""
+        self._prune()
+        if len(self._jobs) < self.max_jobs:
+            return True
+        now = self.clock.now()
+        return any(self._finished(j, now) for j in self._jobs.values())
+
     def _add(self, job: Job) -> None:
+        # Over the limit, the oldest *finished* jobs go; a job still in progress is
+        # never dropped (its results would be lost). Callers check has_room() before
+        # starting new work, so unfinished jobs alone never exceed max_jobs.
         self._prune()
         self._jobs[job.task_uuid.lower()] = job
-        while len(self._jobs) > self.max_jobs:
-            _, old = self._jobs.popitem(last=False)
-            if old.runner is not None:
-                old.runner.cancel()
+        if len(self._jobs) <= self.max_jobs:
+            return
+        now = self.clock.now()
+        for key, old in list(self._jobs.items()):
+            if len(self._jobs) <= self.max_jobs:
+                break
+            if old is not job and self._finished(old, now):
+                del self._jobs[key]
 
     def _prune(self) -> None:
         now = self.clock.now()

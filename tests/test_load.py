@@ -53,15 +53,6 @@ def test_eight_simultaneous_generations_through_the_app_all_complete():
     assert [int(o["row_seed"]) for o in outcomes] == [o["seed"] for o in outcomes]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "mock_api.jobs.JobStore._add evicts the oldest job once max_jobs is exceeded even while it is "
-        "still running, and cancels its runner: max_jobs newer requests (sync ones count too) make a "
-        "pending async task answer taskNotFound, so its results are lost under load. Eviction should "
-        "skip unfinished jobs."
-    ),
-)
 def test_a_pending_async_task_survives_newer_sync_traffic():
     with run_mock_server(MockConfig(random_seed=1, speed=1.0, max_jobs=10)) as url:
         pending = task(width=256, height=256, steps=4, deliveryMethod="async", numberResults=2)

@@ -102,6 +102,26 @@ def test_the_store_is_bounded() -> None:
     assert len(jobs) == 3 and len(jobs._seen) == 5
 
 
+async def test_jobs_in_progress_are_never_evicted_and_the_store_says_when_it_is_full() -> None:
+    fake = FakeTime()
+    jobs = JobStore(speed=1.0, max_jobs=2, clock=Clock(fake))
+
+    async def produce():
+        return [{"imageUUID": "x"}], []
+
+    for name in ("a", "b"):
+        await jobs.start(
+            task_uuid=name, task_type="t", request={}, count=1, width=64, height=64, steps=1, produce=produce
+        )
+    assert not jobs.has_room()
+    for n in range(5):  # sync traffic: finished jobs come and go, the pending ones stay
+        jobs.record_finished(task_uuid=f"s{n}", task_type="t", request={}, items=[], errors=[])
+    assert jobs.get("a") is not None and jobs.get("b") is not None and len(jobs) == 3
+    fake.now += 60  # both done: their slots can be reused
+    await jobs.wait_pushed(jobs.get("a"))
+    assert jobs.has_room()
+
+
 # --- through the real server ---------------------------------------------------
 
 
@@ -230,3 +250,12 @@ def test_unknown_task_uuid_is_not_found(instant_url: str) -> None:
         answer = post(instant_url, {"taskType": kind, "taskUUID": str(uuid.uuid4())})
         assert answer.status_code == 404
         assert answer.json()["errors"][0]["code"] == "taskNotFound"
+
+
+def test_a_full_store_answers_429_for_new_async_work_and_keeps_serving_sync() -> None:
+    with run_mock_server(MockConfig(random_seed=9, speed=100.0, max_jobs=2)) as base:
+        assert post(base, task(deliveryMethod="async")).status_code == 200
+        assert post(base, task(deliveryMethod="async")).status_code == 200
+        full = post(base, task(deliveryMethod="async"))
+        assert full.status_code == 429 and full.json()["errors"][0]["code"] == "rateLimitExceeded"
+        assert post(base, task()).status_code == 200  # sync work needs no slot
