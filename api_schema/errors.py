@@ -81,6 +81,9 @@ NO_RECORDED_RESPONSE = "noRecordedResponse"
 NOT_FOUND = "notFound"
 METHOD_NOT_ALLOWED = "methodNotAllowed"
 
+# Parameters whose value is never echoed in a message: a key of the wrong type is still a key.
+SECRET_PARAMS = frozenset({"apiKey"})
+
 # Bounds per parameter, for messages. Read from limits so they live in one place.
 _RANGES: dict[str, limits.NumberRange] = {
     "positivePrompt": limits.POSITIVE_PROMPT,
@@ -161,7 +164,7 @@ def _message(path: str, err: dict[str, Any], known: Iterable[str]) -> tuple[str,
     """(code, message) for one pydantic error."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
-    value = err.get("input")
+    value = err.get("input") if path not in SECRET_PARAMS else "[redacted]"
     name = _display_name(path, err.get("loc", ()))
     rng = _RANGES.get(path)
     allowed = _ALLOWED.get(path)
