@@ -35,7 +35,7 @@ from api_schema import make_error
 from . import delivery
 from .faults import FaultInjector, FaultSpecError, drop_connection, wait_or_disconnect
 from .jobs import Clock, JobStore
-from .journal import Journal
+from .journal import Journal, redact_access_log
 from .outbound import Outbound, OutboundPolicy
 
 ADMIN_PREFIX = "/__admin"
@@ -110,6 +110,8 @@ def install(app: FastAPI, state: Any) -> None:
 
     extras = build_extras(state.config)
     state.extras = extras
+    # The journal redacts what it stores; uvicorn's access log needs the same care.
+    redact_access_log(getattr(state.config, "require_key", None))
     state.handlers["imageInference"] = delivery.handle_image_inference
     state.handlers["imageUpload"] = delivery.unique_task_uuid(state.handlers["imageUpload"])
     state.handlers["getResponse"] = delivery.handle_get_response

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 import threading
 from collections import deque
@@ -209,3 +210,44 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class AccessLogRedactor(logging.Filter):
+    """Redacts secret query parameters and known keys from uvicorn's access log lines.
+
+    uvicorn logs the request target verbatim (``POST /v1?apiKey=... HTTP/1.1``);
+    this filter rewrites the record's arguments before any handler formats them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("mock_api.redact")
+        self.secrets: set[str] = set()
+
+    def _clean(self, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if "?" in value:
+            path, _, query = value.partition("?")
+            value = f"{path}?{redact_query(query)}"
+        for secret in self.secrets:
+            if len(secret) >= 4:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self._clean(record.msg)
+        return True
+
+
+def redact_access_log(*secrets: str | None) -> AccessLogRedactor:
+    """Install (once) the redacting filter on uvicorn's access logger; add known keys to it."""
+    logger = logging.getLogger("uvicorn.access")
+    found = next((f for f in logger.filters if isinstance(f, AccessLogRedactor)), None)
+    if found is None:
+        found = AccessLogRedactor()
+        logger.addFilter(found)
+    found.secrets.update(s for s in secrets if s)
+    return found

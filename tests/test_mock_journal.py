@@ -162,3 +162,24 @@ def test_any_json_body_is_journaled_without_the_key(value: object, secret: str) 
 def test_any_bytes_are_journaled_without_raising(raw: bytes) -> None:
     entry = Journal().record(method="POST", path="/v1", body=raw)
     json.dumps(entry)
+
+
+def test_uvicorn_access_log_lines_are_redacted() -> None:
+    import logging
+
+    from mock_api.journal import redact_access_log
+
+    redactor = redact_access_log("sk-required-key-42")
+    assert redact_access_log() is redactor  # installed once
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/v1?apiKey=sk-in-query-7&page=2&k=sk-required-key-42", "1.1", 200),
+        None,
+    )
+    assert redactor.filter(record)
+    line = record.getMessage()
+    assert "sk-in-query-7" not in line and "sk-required-key-42" not in line and "page=2" in line

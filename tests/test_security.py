@@ -221,15 +221,6 @@ def test_no_answer_or_page_holds_the_key(exercised: Stack, where: str):
     assert _leaks(exercised.texts[where]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "python -m mock_api leaves uvicorn's access log on, and it prints the request target verbatim: "
-        "a key sent as a query parameter (POST /v1?apiKey=...) lands in the mock's log, although the "
-        "journal redacts it (mock_api.journal.redact_url). Needs a filter on the 'uvicorn.access' logger "
-        "applying redact_url (and the literal --require-key), or access_log=False."
-    ),
-)
 def test_a_key_sent_in_the_query_string_stays_out_of_the_mock_log(tmp_path: Path):
     from benchmarks.common import quiet_env
 
