@@ -287,11 +287,17 @@ class JobStore:
         if len(self._jobs) <= self.max_jobs:
             return
         now = self.clock.now()
-        for key, old in list(self._jobs.items()):
-            if len(self._jobs) <= self.max_jobs:
+        # Walk from the oldest and stop at the first victims found: copying all items
+        # here cost ~10% of the mock's CPU once the store was full (py-spy, 8 clients).
+        excess = len(self._jobs) - self.max_jobs
+        victims = []
+        for key, old in self._jobs.items():
+            if len(victims) >= excess:
                 break
             if old is not job and self._finished(old, now):
-                del self._jobs[key]
+                victims.append(key)
+        for key in victims:
+            del self._jobs[key]
 
     def _prune(self) -> None:
         now = self.clock.now()
