@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     names = args.only or list(BENCHMARKS)
     started = datetime.now(timezone.utc)
+    load_at_start = os.getloadavg()
     results: list[Result] = []
     timings: dict[str, float] = {}
     for name in names:
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "quick": args.quick,
         "machine": machine_info(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "seconds": timings,
         "results": [r.as_dict() for r in results],
