@@ -11,7 +11,7 @@ MOCK_API_KEY           key sent to the mock (default "mock-key"; any works unles
 RUNWARE_TIMEOUT        seconds per HTTP call (default 30)
 RUNWARE_DEADLINE       seconds per generation, polling included (default 300)
 RUNWARE_MAX_RETRIES    retries of a transient failure (default 3)
-RUNWARE_RECORD_DIR     record every exchange into this folder (see docs/recording.md)
+RUNWARE_RECORD_DIR     record every exchange into this folder (see README, "Recording")
 =====================  =========================================================
 """
 
