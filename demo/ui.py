@@ -17,7 +17,7 @@ from . import presets
 from .backend import Backend, backend_for_key, make_backend
 from .settings import Settings
 from .theme import CSS, badge_html, header_html, make_theme
-from .ui_fields import FieldDropdown, FieldNumber, FieldRadio, FieldSlider, lenient
+from .ui_fields import FieldDropdown, FieldNumber, FieldRadio, lenient, range_slider
 from .ui_form import RESULT_HEADERS, add_reference
 from .ui_generate import GenerateHandler
 
@@ -127,21 +127,9 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                         elem_id="size-preset",
                     )
                     with gr.Row():
-                        width = FieldSlider(
-                            limits.WIDTH.minimum,
-                            limits.WIDTH.maximum,
-                            value=limits.WIDTH.default,
-                            step=limits.SIZE_GRID,
-                            label="Width",
-                            elem_id="width",
-                        )
-                        height = FieldSlider(
-                            limits.HEIGHT.minimum,
-                            limits.HEIGHT.maximum,
-                            value=limits.HEIGHT.default,
-                            step=limits.SIZE_GRID,
-                            label="Height",
-                            elem_id="height",
+                        width = range_slider(limits.WIDTH, "Width", step=limits.SIZE_GRID, elem_id="width")
+                        height = range_slider(
+                            limits.HEIGHT, "Height", step=limits.SIZE_GRID, elem_id="height"
                         )
                 grid_note = gr.Markdown("", elem_id="grid-note")
                 with gr.Row():
@@ -160,30 +148,9 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                     )
                     randomize = gr.Checkbox(value=True, label="Randomize seed", elem_id="randomize-seed")
                 with gr.Row():
-                    steps = FieldSlider(
-                        limits.STEPS.minimum,
-                        limits.STEPS.maximum,
-                        value=limits.STEPS.default,
-                        step=1,
-                        label="Steps",
-                        elem_id="steps",
-                    )
-                    cfg = FieldSlider(
-                        limits.CFG_SCALE.minimum,
-                        limits.CFG_SCALE.maximum,
-                        value=limits.CFG_SCALE.default,
-                        step=limits.CFG_SCALE.step,
-                        label="CFG scale",
-                        elem_id="cfg-scale",
-                    )
-                number = FieldSlider(
-                    limits.NUMBER_RESULTS.minimum,
-                    limits.NUMBER_RESULTS.maximum,
-                    value=limits.NUMBER_RESULTS.default,
-                    step=1,
-                    label="Number of results",
-                    elem_id="number-results",
-                )
+                    steps = range_slider(limits.STEPS, "Steps", elem_id="steps")
+                    cfg = range_slider(limits.CFG_SCALE, "CFG scale", elem_id="cfg-scale")
+                number = range_slider(limits.NUMBER_RESULTS, "Number of results", elem_id="number-results")
                 with gr.Accordion("Reference images (image to image)", open=False) as refs_box:
                     ref_files = gr.File(
                         label="Upload reference images",
@@ -206,13 +173,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
                         label="Format",
                         elem_id="output-format",
                     )
-                    out_quality = FieldSlider(
-                        limits.OUTPUT_QUALITY.minimum,
-                        limits.OUTPUT_QUALITY.maximum,
-                        value=limits.OUTPUT_QUALITY.default,
-                        step=1,
-                        label="Quality",
-                    )
+                    out_quality = range_slider(limits.OUTPUT_QUALITY, "Quality")
                     out_type = FieldRadio(
                         list(limits.OUTPUT_TYPES),
                         value=limits.DEFAULT_OUTPUT_TYPE,

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
+from api_schema.limits import NumberRange
+
 C = TypeVar("C", bound=gr.components.Component)
 
 
@@ -40,3 +42,10 @@ def FieldRadio(*args: Any, **kwargs: Any) -> gr.Radio:
 
 def FieldDropdown(*args: Any, **kwargs: Any) -> gr.Dropdown:
     return lenient(gr.Dropdown(*args, **kwargs))
+
+
+def range_slider(rng: NumberRange, label: str, *, step: float | None = None, **kwargs: Any) -> gr.Slider:
+    """A slider whose bounds, default and step all come from one documented range."""
+    return FieldSlider(
+        rng.minimum, rng.maximum, value=rng.default, step=step or rng.step or 1, label=label, **kwargs
+    )
