@@ -54,8 +54,8 @@ class Backend:
         if self.kind == "live":
             return RunwareClient(s.api_url, s.api_key.get_secret_value() if s.api_key else None, **opts)
         key = s.mock_api_key.get_secret_value()
-        # The mock answers at once: short back-off keeps a fault-injection demo snappy.
-        opts.update(backoff_base=0.2, backoff_max=2.0)
+        # The mock answers at once: short back-off and polling keep a demo snappy.
+        opts.update(backoff_base=0.2, backoff_max=2.0, poll_initial=0.5)
         if s.mock_api_url:
             return RunwareClient(s.mock_api_url, key, **opts)
         transport = httpx.ASGITransport(app=self._mock_app())
@@ -63,9 +63,9 @@ class Backend:
 
     def _mock_app(self) -> Any:
         if self._app is None:
-            from mock_api import create_app  # the one tie from demo to mock_api
+            from mock_api import MockConfig, create_app  # the one tie from demo to mock_api
 
-            self._app = create_app()
+            self._app = create_app(MockConfig(speed=self.settings.mock_speed))
         return self._app
 
 

@@ -8,6 +8,8 @@ MOCK_API_URL           a running ``python -m mock_api`` (e.g. http://127.0.0.1:8
                        unset: the mock runs inside this process
 MOCK_API_KEY           key sent to the mock (default "mock-key"; any works unless the
                        mock was started with --require-key)
+MOCK_SPEED             in-process mock's simulated processing time for async delivery,
+                       as a factor of the mock's default (default 0.2; 0 = instant)
 RUNWARE_TIMEOUT        seconds per HTTP call (default 30)
 RUNWARE_DEADLINE       seconds per generation, polling included (default 300)
 RUNWARE_MAX_RETRIES    retries of a transient failure (default 3)
@@ -39,6 +41,7 @@ ENV_NAMES = {
     "api_url": "RUNWARE_API_URL",
     "mock_api_url": "MOCK_API_URL",
     "mock_api_key": "MOCK_API_KEY",
+    "mock_speed": "MOCK_SPEED",
     "timeout": "RUNWARE_TIMEOUT",
     "deadline": "RUNWARE_DEADLINE",
     "max_retries": "RUNWARE_MAX_RETRIES",
@@ -64,6 +67,9 @@ class Settings(BaseSettings):
     api_url: str = Field(limits.API_URL, validation_alias=ENV_NAMES["api_url"])
     mock_api_url: str | None = Field(None, validation_alias=ENV_NAMES["mock_api_url"])
     mock_api_key: SecretStr = Field(SecretStr("mock-key"), validation_alias=ENV_NAMES["mock_api_key"])
+    # A demo on the in-process mock should feel quick; QA wanting the realistic pace
+    # runs `python -m mock_api` (speed 1) and points MOCK_API_URL at it.
+    mock_speed: float = Field(0.2, ge=0, le=100, validation_alias=ENV_NAMES["mock_speed"])
     timeout: float = Field(30.0, gt=0, le=3600, validation_alias=ENV_NAMES["timeout"])
     deadline: float = Field(300.0, gt=0, le=86400, validation_alias=ENV_NAMES["deadline"])
     max_retries: int = Field(3, ge=0, le=10, validation_alias=ENV_NAMES["max_retries"])

@@ -128,3 +128,13 @@ def test_generic_variable_names_are_ignored(clean_env):
     s = load_settings()
     assert (s.timeout, s.backend, s.api_key, s.deadline) == (30.0, "auto", None, 300.0)
     assert Settings(timeout=5, api_key=KEY).timeout == 5  # field names still work in code
+
+
+def test_mock_speed_reaches_the_in_process_mock_and_is_checked(monkeypatch):
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    monkeypatch.setenv("MOCK_SPEED", "0")
+    backend = make_backend(load_settings())
+    assert backend._mock_app().state.mock.config.speed == 0
+    monkeypatch.setenv("MOCK_SPEED", "-1")
+    with pytest.raises(SettingsError, match="MOCK_SPEED"):
+        load_settings()
