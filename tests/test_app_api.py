@@ -253,6 +253,27 @@ def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: P
     assert secret not in text and wrong not in text
 
 
+def test_async_results_appear_one_by_one(client: Client):
+    """With async delivery the gallery grows as images finish, not all at the end."""
+    # ~2 s of simulated work per image at the in-process mock's default pace.
+    job = client.submit(
+        **{
+            **DEFAULTS,
+            "delivery_method": "async",
+            "number_results": 3,
+            "steps": 300,
+            "width": 1024,
+            "height": 1024,
+        },
+        api_name="/generate",
+    )
+    job.result(timeout=120)
+    counts = [len(out[0] or []) for out in job.outputs()]
+    assert counts[-1] == 3
+    assert 1 in counts or 2 in counts, counts  # an update showed part of the results
+    assert counts == sorted(counts), counts
+
+
 def test_async_delivery_streams_until_every_image_arrives(client: Client):
     out = generate(client, delivery_method="async", number_results=2, width=256, height=256)
     assert len(out["gallery"]) == 2
