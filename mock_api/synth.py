@@ -23,8 +23,8 @@ from api_schema import ErrorItem, ImageInferenceTask, RefKind, classify_referenc
 from api_schema import errors as E
 from api_schema.limits import FORMAT_EXT, RANDOM_SEED_MAX, estimate_cost
 
-from . import render
 from .config import MockConfig
+from .references import load_reference, standin_reference
 from .store import ImageRecord, ImageStore, RenderSource
 
 REFS_PARAM = "inputs.referenceImages"
@@ -68,7 +68,7 @@ def placeholder_reference(url: str) -> bytes:
 
 
 def _check_picture(data: bytes) -> None:
-    render.load_reference(data)  # raises ValueError with a reason
+    load_reference(data)  # raises ValueError with a reason
 
 
 async def resolve_references(
@@ -111,7 +111,7 @@ async def resolve_references(
                 fail(i, f"imageUUID {ref.strip()!r} is no longer available")
                 continue
         elif kind is RefKind.URL:
-            data = render.standin_reference(ref.strip()) or placeholder_reference(ref.strip())
+            data = standin_reference(ref.strip()) or placeholder_reference(ref.strip())
         else:
             try:
                 data = decode_inline(ref, config.max_reference_bytes)

@@ -19,8 +19,8 @@ from api_schema import ErrorItem, ImageUploadTask, make_error
 from api_schema import errors as E
 from api_schema.limits import FORMAT_EXT, OUTPUT_QUALITY
 
-from . import render
 from .config import MockConfig
+from .references import load_reference
 from .store import BlobSource, ImageRecord, ImageStore
 from .synth import decode_inline, new_uuid
 
@@ -30,7 +30,7 @@ _KEEP = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WEBP"}
 
 def normalize_upload(data: bytes) -> tuple[bytes, str]:
     """(bytes, JPG|PNG|WEBP): unchanged when possible, else resized/re-encoded as PNG."""
-    render.load_reference(data)  # ValueError with a reason when unreadable
+    load_reference(data)  # ValueError with a reason when unreadable
     with Image.open(io.BytesIO(data)) as img:
         fmt = _KEEP.get(img.format or "")
         if fmt is not None and max(img.size) <= MAX_SIDE:

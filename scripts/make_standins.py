@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mock_api.render import ASSETS_DIR, STANDIN_FILES  # noqa: E402
+from mock_api.references import ASSETS_DIR, STANDIN_FILES  # noqa: E402
 
 W, H = 1024, 768
 SS = 2  # supersampling factor

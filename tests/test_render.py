@@ -13,16 +13,9 @@ from hypothesis import strategies as st
 from PIL import Image, ImageStat
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, load_examples
-from mock_api.render import (
-    MAX_REFERENCE_PIXELS,
-    PreviewSpec,
-    encode_image,
-    load_reference,
-    quoted_strings,
-    render_bytes,
-    render_preview,
-    standin_reference,
-)
+from mock_api.references import MAX_REFERENCE_PIXELS, load_reference, standin_reference
+from mock_api.render import PreviewSpec, encode_image, render_bytes, render_preview
+from mock_api.signs import drawable, quoted_strings
 
 PROMPT = 'A cosy bookshop window with a sign that reads "OPEN LATE" and a card saying "Poetry"'
 
@@ -253,10 +246,8 @@ def test_quoted_strings_tricky_cases(prompt: str, expected: list[str]) -> None:
 
 def test_accented_latin_is_drawn_without_accents_rather_than_as_boxes() -> None:
     # Pillow's bundled font covers little beyond ASCII; folding keeps Latin text readable.
-    from mock_api.render import _drawable
-
-    assert _drawable("Café Straße Ångström Łódź — 5 €") == "Cafe Strasse Angstrom Lodz - 5 EUR"
-    assert _drawable("MAP ROOM “A” … ©") == "MAP ROOM “A” … ©"
+    assert drawable("Café Straße Ångström Łódź — 5 €") == "Cafe Strasse Angstrom Lodz - 5 EUR"
+    assert drawable("MAP ROOM “A” … ©") == "MAP ROOM “A” … ©"
 
 
 # --------------------------------------------------------------------------- references
