@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -345,6 +346,21 @@ def test_json_schema_cli():
     assert props["width"]["anyOf"][0]["maximum"] == 2048
     assert props["CFGScale"]["maximum"] == 30 and schema["additionalProperties"] is False
     assert set(schema["required"]) >= {"taskUUID", "positivePrompt"}
+
+
+def test_json_schema_cli_reader_gone_is_not_a_traceback():
+    # `python -m api_schema | head` closes the pipe early; a pipe without a reader
+    # makes the very first write fail the same way, every time.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "api_schema"], stdout=write_end, stderr=subprocess.PIPE, timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
+    assert proc.returncode == 1
 
 
 def test_cost_rule():
