@@ -76,3 +76,15 @@ def test_cli_rejects_a_bad_flag_value_without_traceback():
     )
     assert done.returncode == 2
     assert "max_body_bytes" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_runtime_requirements_let_uvicorn_serve_the_websocket_endpoint():
+    # uvicorn alone has no WebSocket implementation: after `pip install -r
+    # requirements.txt` the mock's ws://.../v1 answered HTTP 405 ("No supported
+    # WebSocket library detected"). The library must be a runtime requirement.
+    names = set()
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(line.split(";")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower())
+    assert names & {"websockets", "wsproto", "uvicorn[standard]"}, sorted(names)
