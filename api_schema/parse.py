@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import errors as E
 from .responses import ErrorItem
-from .tasks import TASK_MODELS
+from .tasks import TASK_MODELS, WIRE_REQUIRED, ImageInferenceTask
 
 
 def wire_field_names(model: type[BaseModel]) -> list[str]:
@@ -65,9 +65,24 @@ def parse_task(raw: Any) -> tuple[BaseModel | None, list[ErrorItem]]:
     try:
         task = model.model_validate(raw, by_alias=True, by_name=False)
     except ValidationError as exc:
-        return None, E.validation_errors(
+        errors = E.validation_errors(
             exc, task_type=task_type, task_uuid=task_uuid, known_fields=wire_field_names(model)
         )
+    else:
+        errors = []
+    missing = [
+        E.make_error(
+            E.param_info(name).code,
+            f"Missing required parameter '{name}'.",
+            parameter=name,
+            task_type=task_type,
+            task_uuid=task_uuid,
+        )
+        for name in (WIRE_REQUIRED if model is ImageInferenceTask else ())
+        if name not in raw
+    ]
+    if missing or errors:
+        return None, missing + errors
     return task, []
 
 

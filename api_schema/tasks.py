@@ -115,10 +115,19 @@ class Inputs(BaseModel):
     reference_images: list[ReferenceImage] | None = Field(None, alias="referenceImages")
 
 
+def _wire_required(schema: dict[str, Any]) -> None:
+    # taskType and model have Python defaults for convenience, but the wire requires them.
+    schema["required"] = sorted({*schema.get("required", []), *WIRE_REQUIRED})
+
+
+# Fields the API requires on the wire even where Python code may leave them out.
+WIRE_REQUIRED = ("taskType", "model")
+
+
 class ImageInferenceTask(BaseModel):
     """The imageInference task for GLM-Image, with every documented field."""
 
-    model_config = _TASK_CONFIG
+    model_config = ConfigDict(**_TASK_CONFIG, json_schema_extra=_wire_required)
 
     task_type: Literal["imageInference"] = Field("imageInference", alias="taskType")
     task_uuid: UUID4 = Field(alias="taskUUID")

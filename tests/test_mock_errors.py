@@ -73,7 +73,7 @@ BAD_TASKS = [
     ("quality-high", task(outputQuality=100), ["invalidOutputQuality"], ["outputQuality"]),
     ("ttl-short", task(ttl=59), ["invalidTtl"], ["ttl"]),
     ("model", task(model="runware:other@1"), ["invalidModel"], ["model"]),
-    ("model-missing", task(model=MISSING), [], []),  # the schema defaults it: valid
+    ("model-missing", task(model=MISSING), ["invalidModel"], ["model"]),  # required on the wire
     ("task-uuid", task(taskUUID="not-a-uuid"), ["invalidTaskUUID"], ["taskUUID"]),
     (
         "task-uuid-v1",

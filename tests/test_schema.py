@@ -151,7 +151,7 @@ def test_model_and_task_uuid():
 
 def test_required_fields():
     errs = errors_of({"taskType": "imageInference"})
-    assert {e.parameter for e in errs} == {"taskUUID", "positivePrompt"}
+    assert {e.parameter for e in errs} == {"taskUUID", "positivePrompt", "model"}
 
 
 def test_safety_and_flags():
@@ -345,7 +345,7 @@ def test_json_schema_cli():
     props = schema["properties"]
     assert props["width"]["anyOf"][0]["maximum"] == 2048
     assert props["CFGScale"]["maximum"] == 30 and schema["additionalProperties"] is False
-    assert set(schema["required"]) >= {"taskUUID", "positivePrompt"}
+    assert set(schema["required"]) >= {"taskType", "taskUUID", "model", "positivePrompt"}
 
 
 def test_json_schema_cli_reader_gone_is_not_a_traceback():
@@ -366,3 +366,10 @@ def test_json_schema_cli_reader_gone_is_not_a_traceback():
 def test_cost_rule():
     assert L.estimate_cost(1024, 1024) == 0.0225
     assert L.estimate_cost(512, 512, 2) == pytest.approx(0.0225 / 2)
+
+
+def test_model_is_required_on_the_wire_though_python_gets_a_default():
+    (err,) = errors_of({k: v for k, v in base().items() if k != "model"})
+    assert err.code == "invalidModel" and err.parameter == "model" and "Missing" in err.message
+    assert A.ImageInferenceTask(task_uuid=UUID, positive_prompt="hi").to_wire()["model"] == L.MODEL_ID
+    assert {"taskType", "model"} <= set(A.ImageInferenceTask.model_json_schema(by_alias=True)["required"])
