@@ -47,6 +47,20 @@ class TaskResult:
     status: int = 200
 
 
+def failed(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    parameter: str | None = None,
+    task_type: str | None = None,
+    task_uuid: str | None = None,
+) -> TaskResult:
+    """A task that failed with one error item and the given HTTP status."""
+    error = make_error(code, message, parameter=parameter, task_type=task_type, task_uuid=task_uuid)
+    return TaskResult(errors=[error], status=status)
+
+
 @dataclass
 class RequestContext:
     state: MockState
@@ -113,16 +127,12 @@ async def run_inference(state: MockState, task: ImageInferenceTask, base_url: st
     recording = state.replay.match(task)
     if recording is None and state.config.strict:
         reason = state.replay.explain_miss(task)
-        return TaskResult(
-            errors=[
-                make_error(
-                    E.NO_RECORDED_RESPONSE,
-                    f"No recorded response matches this imageInference request (--strict): {reason}.",
-                    task_type=task.task_type,
-                    task_uuid=task.task_uuid,
-                )
-            ],
-            status=400,
+        return failed(
+            400,
+            E.NO_RECORDED_RESPONSE,
+            f"No recorded response matches this imageInference request (--strict): {reason}.",
+            task_type=task.task_type,
+            task_uuid=task.task_uuid,
         )
     digests: list[str] = []
     if recording is None or not recording.has_files:
@@ -136,16 +146,12 @@ async def run_inference(state: MockState, task: ImageInferenceTask, base_url: st
         else:
             items = await synthesize(task, digests, count=task.number_results, first_index=0, **kw)
     except ImageGone:
-        return TaskResult(
-            errors=[
-                make_error(
-                    E.SERVICE_UNAVAILABLE,
-                    "A reference picture was evicted from the mock's memory while rendering; try again.",
-                    task_type=task.task_type,
-                    task_uuid=task.task_uuid,
-                )
-            ],
-            status=503,
+        return failed(
+            503,
+            E.SERVICE_UNAVAILABLE,
+            "A reference picture was evicted from the mock's memory while rendering; try again.",
+            task_type=task.task_type,
+            task_uuid=task.task_uuid,
         )
     return TaskResult(data=items)
 
@@ -264,17 +270,13 @@ async def dispatch(ctx: RequestContext, raw: Any) -> TaskResult:
     task_type = task.task_type  # type: ignore[attr-defined]
     handler = ctx.state.handlers.get(task_type)
     if handler is None:
-        return TaskResult(
-            errors=[
-                make_error(
-                    E.UNKNOWN_TASK_TYPE,
-                    f"taskType {task_type!r} is not supported by this mock.",
-                    parameter="taskType",
-                    task_type=task_type,
-                    task_uuid=getattr(task, "task_uuid", None),
-                )
-            ],
-            status=400,
+        return failed(
+            400,
+            E.UNKNOWN_TASK_TYPE,
+            f"taskType {task_type!r} is not supported by this mock.",
+            parameter="taskType",
+            task_type=task_type,
+            task_uuid=getattr(task, "task_uuid", None),
         )
     return await handler(ctx, task)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api_schema import ErrorItem, ImageInferenceTask, make_error
+from api_schema import ErrorItem, ImageInferenceTask
 from api_schema import errors as E
 from api_schema.limits import FORMAT_MIME
 
-from .app import RequestContext, TaskResult, run_inference
+from .app import RequestContext, TaskResult, failed, run_inference
 from .jobs import Items, Job, JobStore
 from .outbound import TargetRefused
 
@@ -28,17 +28,13 @@ def _errors(items: Items) -> list[ErrorItem]:
 
 
 def conflict(task_type: str, task_uuid: str) -> TaskResult:
-    return TaskResult(
-        errors=[
-            make_error(
-                E.CONFLICT_TASK_UUID,
-                f"taskUUID {task_uuid} was already used by an earlier task; send a new UUID v4 per task.",
-                parameter="taskUUID",
-                task_type=task_type,
-                task_uuid=task_uuid,
-            )
-        ],
-        status=400,
+    return failed(
+        400,
+        E.CONFLICT_TASK_UUID,
+        f"taskUUID {task_uuid} was already used by an earlier task; send a new UUID v4 per task.",
+        parameter="taskUUID",
+        task_type=task_type,
+        task_uuid=task_uuid,
     )
 
 
@@ -50,17 +46,13 @@ async def _check_targets(ctx: RequestContext, task: ImageInferenceTask) -> TaskR
         try:
             await outbound.check(url, what=name)
         except TargetRefused as exc:
-            return TaskResult(
-                errors=[
-                    make_error(
-                        E.param_info(name).code,
-                        f"Invalid value for '{name}': {exc}",
-                        parameter=name,
-                        task_type=task.task_type,
-                        task_uuid=task.task_uuid,
-                    )
-                ],
-                status=400,
+            return failed(
+                400,
+                E.param_info(name).code,
+                f"Invalid value for '{name}': {exc}",
+                parameter=name,
+                task_type=task.task_type,
+                task_uuid=task.task_uuid,
             )
     return None
 
@@ -88,16 +80,12 @@ async def handle_image_inference(
         return refused
     deferred = task.delivery_method == "async" or task.webhook_url is not None or send_item is not None
     if deferred and not extras.jobs.has_room():
-        return TaskResult(
-            errors=[
-                make_error(
-                    E.RATE_LIMITED,
-                    f"Too many tasks in progress (at most {extras.jobs.max_jobs}); retry when some finish.",
-                    task_type=task.task_type,
-                    task_uuid=task.task_uuid,
-                )
-            ],
-            status=429,
+        return failed(
+            429,
+            E.RATE_LIMITED,
+            f"Too many tasks in progress (at most {extras.jobs.max_jobs}); retry when some finish.",
+            task_type=task.task_type,
+            task_uuid=task.task_uuid,
         )
     if not extras.jobs.claim(task.task_uuid):
         return conflict(task.task_type, task.task_uuid)
@@ -162,17 +150,13 @@ async def _upload_all(ctx: RequestContext, task: ImageInferenceTask, items: Item
 
 
 def _not_found(task_type: str, task_uuid: str) -> TaskResult:
-    return TaskResult(
-        errors=[
-            make_error(
-                E.TASK_NOT_FOUND,
-                f"No task with taskUUID {task_uuid} (never sent, or its results expired).",
-                parameter="taskUUID",
-                task_type=task_type,
-                task_uuid=task_uuid,
-            )
-        ],
-        status=404,
+    return failed(
+        404,
+        E.TASK_NOT_FOUND,
+        f"No task with taskUUID {task_uuid} (never sent, or its results expired).",
+        parameter="taskUUID",
+        task_type=task_type,
+        task_uuid=task_uuid,
     )
 
 
