@@ -5,19 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .common import Result, spawn_app, time_app_start, timed_result
+from .common import CHROMIUM, CHROMIUM_ARGS, Result, spawn_app, time_app_start, timed_result
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 TIMEOUT_MS = 30_000
 
 # True once an <img> in the gallery that was not there before the click has loaded.

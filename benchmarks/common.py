@@ -32,6 +32,18 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 KEY = "bench-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 START_TIMEOUT_S = 90.0
+# Debian's Chromium, driven by Playwright in the browser benchmark and tests/test_ui_browser.py.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def quiet_env(**extra: str) -> dict[str, str]:

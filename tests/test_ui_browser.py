@@ -16,21 +16,11 @@ from pathlib import Path
 import pytest
 
 from api_schema import load_examples
+from benchmarks.common import CHROMIUM, CHROMIUM_ARGS
 from tests.appserver import app_url  # noqa: F401 (fixture)
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 TIMEOUT_MS = 30_000
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,
