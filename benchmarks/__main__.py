@@ -7,6 +7,7 @@ Prints a markdown table and writes ``benchmarks/results/<UTC date-time>.json``
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shlex
@@ -23,40 +24,23 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1")
 
 
+# Each benchmark's module and entry point, imported on demand so `--only render`
+# does not import gradio or playwright.
+_RUNNERS = {
+    "render": ("render_bench", "run"),
+    "mock": ("mock_bench", "run"),
+    "startup": ("app_bench", "run_startup"),
+    "browser": ("app_bench", "run_click"),
+    "memory": ("memory_bench", "run"),
+    "load": ("load", "bench"),
+    "fuzz": ("fuzz", "run"),
+}
+BENCHMARKS = tuple(_RUNNERS)
+
+
 def _load(name: str) -> Callable[[bool], list[Result]]:
-    # Imported on demand so `--only render` does not import gradio or playwright.
-    if name == "render":
-        from . import render_bench
-
-        return render_bench.run
-    if name == "mock":
-        from . import mock_bench
-
-        return mock_bench.run
-    if name == "startup":
-        from . import app_bench
-
-        return app_bench.run_startup
-    if name == "browser":
-        from . import app_bench
-
-        return app_bench.run_click
-    if name == "memory":
-        from . import memory_bench
-
-        return memory_bench.run
-    if name == "load":
-        from . import load
-
-        return load.bench
-    if name == "fuzz":
-        from . import fuzz
-
-        return fuzz.run
-    raise KeyError(name)
-
-
-BENCHMARKS = ("render", "mock", "startup", "browser", "memory", "load", "fuzz")
+    module, entry = _RUNNERS[name]
+    return getattr(importlib.import_module(f".{module}", __package__), entry)
 
 
 def main(argv: list[str] | None = None) -> int:
