@@ -46,9 +46,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def quiet_env(**extra: str) -> dict[str, str]:
-    """The environment for a server subprocess: offline, no telemetry, no live key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNWARE_", "GLM_IMAGE_", "MOCK_"))}
+# A live key, app settings and mock settings from the caller's shell stay out of a server's environment.
+LOCAL_ENV_PREFIXES = ("RUNWARE_", "GLM_IMAGE_", "MOCK_")
+
+
+def quiet_env(*, strip: tuple[str, ...] = LOCAL_ENV_PREFIXES, **extra: str) -> dict[str, str]:
+    """The environment for a server subprocess: offline, no telemetry, no live key.
+
+    Variables starting with one of ``strip`` are left out; ``extra`` is added last.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(strip)}
     env.update(
         GRADIO_ANALYTICS_ENABLED="False",
         HF_HUB_DISABLE_TELEMETRY="1",
@@ -58,6 +65,11 @@ def quiet_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def app_env(port: int, **extra: Any) -> dict[str, str]:
+    """``quiet_env`` for ``python app.py`` serving on 127.0.0.1:``port``."""
+    return quiet_env(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), **extra)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -239,52 +251,72 @@ def _stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 
 @contextlib.contextmanager
-def spawn_mock(
-    *args: str, env: dict[str, str] | None = None, log_path: Path | None = None
+def run_server(
+    argv: Sequence[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    ready_path: str,
+    log_path: Path | None,
+    log_name: str,
+    timeout: float = START_TIMEOUT_S,
 ) -> Iterator[Server]:
-    """``python -m mock_api --port <free> <args>`` until the block ends."""
-    port = free_port()
+    """``python <argv>`` serving on 127.0.0.1:``port`` until the block ends.
+
+    Output goes to ``log_path`` (a temporary ``log_name`` when None); the block
+    starts once ``ready_path`` answers 200.
+    """
     with contextlib.ExitStack() as stack:
         if log_path is None:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-mock-"))
-            log_path = Path(tmp) / "mock.log"
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-server-"))
+            log_path = Path(tmp) / log_name
         log = stack.enter_context(open(log_path, "wb"))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mock_api", "--port", str(port), "--log-level", "warning", *args],
-            cwd=ROOT,
-            env=env or quiet_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, *argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
         stack.callback(_stop, proc)
         url = f"http://127.0.0.1:{port}"
-        _wait_http(proc, url + "/health", log_path, START_TIMEOUT_S)
+        _wait_http(proc, url + ready_path, log_path, timeout)
         yield Server(url, proc, log_path)
+
+
+@contextlib.contextmanager
+def spawn_mock(
+    *args: str,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    timeout: float = START_TIMEOUT_S,
+) -> Iterator[Server]:
+    """``python -m mock_api --port <free> <args>`` until the block ends."""
+    port = free_port()
+    argv = ["-m", "mock_api", "--port", str(port), "--log-level", "warning", *args]
+    with run_server(
+        argv,
+        port=port,
+        env=env or quiet_env(),
+        ready_path="/health",
+        log_path=log_path,
+        log_name="mock.log",
+        timeout=timeout,
+    ) as server:
+        yield server
 
 
 @contextlib.contextmanager
 def spawn_app(env_extra: dict[str, str] | None = None, log_path: Path | None = None) -> Iterator[Server]:
     """``python app.py`` (mock backend unless env_extra says otherwise) until the block ends."""
     port = free_port()
-    env = quiet_env(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), **(env_extra or {}))
-    with contextlib.ExitStack() as stack:
-        if log_path is None:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-app-"))
-            log_path = Path(tmp) / "app.log"
-        log = stack.enter_context(open(log_path, "wb"))
-        proc = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        stack.callback(_stop, proc)
-        url = f"http://127.0.0.1:{port}"
-        _wait_http(proc, url + "/gradio_api/info", log_path, START_TIMEOUT_S)
-        yield Server(url, proc, log_path)
+    env = app_env(port, **(env_extra or {}))
+    with run_server(
+        ["app.py"], port=port, env=env, ready_path="/gradio_api/info", log_path=log_path, log_name="app.log"
+    ) as server:
+        yield server
 
 
 def time_app_start(timeout: float = START_TIMEOUT_S) -> float:
     """Seconds from starting ``python app.py`` to the first 200 from /gradio_api/info."""
     port = free_port()
-    env = quiet_env(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
+    env = app_env(port)
     with tempfile.TemporaryDirectory(prefix="bench-start-") as tmp:
         log_path = Path(tmp) / "app.log"
         with open(log_path, "wb") as log:

@@ -11,7 +11,6 @@ default config and ``random_seed=1``.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,16 +20,13 @@ import httpx
 import pytest
 import uvicorn
 
+from benchmarks.common import free_port
 from mock_api import MockConfig, create_app
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["free_port", "mock_url", "run_mock_server"]
 
 
 @contextmanager

@@ -8,14 +8,13 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 import api_schema
+from benchmarks.common import spawn_mock
 from demo.client import RunwareClient
 from demo.errors import ValidationFailed
 from mock_api import MockConfig
@@ -51,31 +50,9 @@ REQUESTS = [
 @contextlib.contextmanager
 def mock_cli(*args: str) -> Iterator[str]:
     """``python -m mock_api`` in a subprocess on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mock_api", "--port", str(port), "--log-level", "warning", *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.communicate(timeout=5)
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the mock did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=20)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with spawn_mock(*args, env=env, timeout=30) as server:
+        yield server.url
 
 
 def _summary(gen) -> list[tuple]:
