@@ -225,8 +225,14 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_http(proc: subprocess.Popen, url: str, log_path: Path, timeout: float) -> float:  # type: ignore[type-arg]
-    """Poll ``url`` until it answers 200; returns the seconds waited."""
+def _wait_http(
+    proc: subprocess.Popen,  # type: ignore[type-arg]
+    url: str,
+    log_path: Path,
+    timeout: float,
+    poll_s: float = 0.02,
+) -> float:
+    """Poll ``url`` every ``poll_s`` until it answers 200; returns the seconds waited."""
     start = time.perf_counter()
     deadline = start + timeout
     with httpx.Client(timeout=2.0, trust_env=False) as client:
@@ -236,7 +242,7 @@ def _wait_http(proc: subprocess.Popen, url: str, log_path: Path, timeout: float)
             with contextlib.suppress(httpx.HTTPError):
                 if client.get(url).status_code == 200:
                     return time.perf_counter() - start
-            time.sleep(0.02)
+            time.sleep(poll_s)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s:\n{log_path.read_text()[-2000:]}")
 
 
@@ -260,6 +266,7 @@ def run_server(
     log_path: Path | None,
     log_name: str,
     timeout: float = START_TIMEOUT_S,
+    poll_s: float = 0.02,
 ) -> Iterator[Server]:
     """``python <argv>`` serving on 127.0.0.1:``port`` until the block ends.
 
@@ -276,7 +283,7 @@ def run_server(
         )
         stack.callback(_stop, proc)
         url = f"http://127.0.0.1:{port}"
-        _wait_http(proc, url + ready_path, log_path, timeout)
+        _wait_http(proc, url + ready_path, log_path, timeout, poll_s)
         yield Server(url, proc, log_path)
 
 

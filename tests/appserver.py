@@ -39,6 +39,7 @@ def run_app(log_path: Path | None = None, **extra_env: str) -> Iterator[str]:
         log_path=log_path,
         log_name="app.log",
         timeout=START_TIMEOUT,
+        poll_s=0.25,
     ) as server:
         yield server.url
 
