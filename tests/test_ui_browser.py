@@ -33,6 +33,9 @@ pytestmark = [
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+# page.set_default_timeout does not reach expect(), whose default is 5 s: too short on a
+# busy 2-core machine (two full runs each had one browser test time out there).
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
