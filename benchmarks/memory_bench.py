@@ -35,7 +35,11 @@ async def _drive(url: str, total: int, proc: psutil.Process) -> dict:
                 if i >= total:
                     return
                 next_index += 1
-                body = [task(positivePrompt=f'A street sign that reads "No. {i}"', seed=i)]
+                body = [
+                    task(
+                        positivePrompt=f'A street sign that reads "No. {i}"', seed=i, width=1024, height=1024
+                    )
+                ]
                 sent += 1
                 answer = await client.post("/v1", json=body)
                 if answer.status_code != 200:

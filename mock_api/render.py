@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFilter
 
 from api_schema.limits import FORMAT_MIME, HEIGHT, MODEL_ID, OUTPUT_QUALITY, WIDTH
+from api_schema.quotes import quoted_strings
 
 from .references import reference_cover
 from .signs import (
@@ -42,7 +43,6 @@ from .signs import (
     load_font,
     plan_layout,
     printable,
-    quoted_strings,
     stroke_width,
     truncated_lines,
 )

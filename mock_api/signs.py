@@ -1,6 +1,7 @@
-"""What a preview's signs say and how they are laid out: quoted-text parsing, the bundled
-font and its glyph coverage, text measuring and line splitting, and the layout planner that
-picks the grid and common font size that make the most signs readable.
+"""How a preview's signs are laid out: the bundled font and its glyph coverage, text
+measuring and line splitting, and the layout planner that picks the grid and common font
+size that make the most signs readable. Which texts the signs say is
+``api_schema.quotes`` (one rule, shared with the demo's text check).
 
 Pure text and geometry: nothing here draws. mock_api.render places and paints the signs.
 """
@@ -9,47 +10,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from PIL import ImageFont
 
+from api_schema.quotes import printable
+
 MAX_SIGNS = 8  # more quoted strings than this collapse into a "+N more" chip
 MAX_SIGN_CHARS = 80
 MIN_FONT = 8  # below this a sign is not worth drawing; fewer signs are shown instead
 FLOOR_FONT = 6  # the last resort for tiny images: truncate the text rather than vanish
-
-
-# --------------------------------------------------------------------------- quoted text
-
-# One left-to-right scan, so a quote nested in another pair is not reported twice.
-# A straight single quote only opens after a non-word character and only closes before
-# one, which keeps apostrophes ("don't", "Z.ai's", "travelers' maps") out. Empty pairs
-# still match, so "" does not shift the pairing of the quotes after it.
-_QUOTED = re.compile(
-    r'"(?P<dq>[^"\n]{0,200}?)"'
-    r"|“(?P<cq>[^”\n]{0,200}?)”"
-    r"|‘(?P<cs>(?:(?!’(?!\w))[^\n]){1,200}?)’(?!\w)"
-    r"|(?<!\w)'(?=\S)(?P<sq>(?:(?!'(?!\w))[^\n]){2,200}?)(?<=\S)'(?!\w)"
-)
-
-
-def quoted_strings(prompt: str) -> list[str]:
-    """The texts the prompt asks to see written, in order, without duplicates."""
-    found: list[str] = []
-    for match in _QUOTED.finditer(prompt or ""):
-        text = printable(next(g for g in match.groups() if g is not None)).strip(" ,;:")
-        if text and text not in found:
-            found.append(text)
-    return found
-
-
-def printable(text: str) -> str:
-    """Whitespace collapsed; control, format and lone-surrogate characters removed."""
-    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
-    return " ".join(kept.split())
 
 
 def excerpt(prompt: str, max_words: int = 9, max_chars: int = 60) -> str:

@@ -37,3 +37,13 @@ def test_packages_import_only_what_the_design_allows(package, allowed):
 def test_the_in_process_factory_is_the_only_tie_from_demo_to_mock_api():
     users = [p.name for p in (ROOT / "demo").rglob("*.py") if "mock_api" in imports_of(p)]
     assert users == ["backend.py"]
+
+
+def test_tests_do_not_import_the_benchmarks():
+    # Test support lives in mock_api.testing and tests/support; benchmarks may reuse it, not the reverse.
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sorted((ROOT / "tests").rglob("*.py"))
+        if "benchmarks" in imports_of(p)
+    ]
+    assert offenders == []

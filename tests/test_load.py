@@ -11,11 +11,10 @@ import time
 import httpx
 import pytest
 
-from benchmarks import load
-from benchmarks.common import AUTH, task
 from mock_api import MockConfig
-from tests.appserver import run_app
-from tests.mockserver import run_mock_server
+from mock_api.testing import AUTH, run_mock_server, task
+from tests.support import load
+from tests.support.appserver import run_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -24,10 +24,9 @@ import psutil
 import pytest
 from gradio_client import Client, handle_file
 
-from benchmarks.common import spawn_mock, task
 from mock_api import MockConfig, create_app
-from tests.appserver import run_app
-from tests.mockserver import run_mock_server
+from mock_api.testing import run_mock_server, spawn_mock, task
+from tests.support.appserver import run_app
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -103,7 +102,7 @@ DEFAULTS = {
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The mock (requiring SECRET, debug logs) and the app using it, with recording on."""
     tmp = tmp_path_factory.mktemp("security")
-    from benchmarks.common import quiet_env
+    from mock_api.testing import quiet_env
 
     # The key goes through the environment, never the command line.
     mock_env = quiet_env(MOCK_REQUIRE_KEY=SECRET)
@@ -222,7 +221,7 @@ def test_no_answer_or_page_holds_the_key(exercised: Stack, where: str):
 
 
 def test_a_key_sent_in_the_query_string_stays_out_of_the_mock_log(tmp_path: Path):
-    from benchmarks.common import quiet_env
+    from mock_api.testing import quiet_env
 
     log = tmp_path / "mock.log"
     # --log-level info is what `python -m mock_api` runs with when not told otherwise.

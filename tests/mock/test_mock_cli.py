@@ -1,0 +1,90 @@
+"""``python -m mock_api`` as a user starts it: prints its URL, serves, checks the key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+
+from api_schema import load_examples
+from mock_api.testing import (
+    ROOT,
+    free_port,
+)
+
+
+def test_cli_serves_on_loopback_with_a_required_key():
+    port = free_port()
+    env = {**os.environ, "MOCK_REQUIRE_KEY": "cli-secret-key"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mock_api",
+            "--port",
+            str(port),
+            "--random-seed",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in first_line
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "mock did not start"
+                time.sleep(0.1)
+        example = load_examples()[1]
+        request = dict(example.request, taskUUID=str(uuid.uuid4()))
+        denied = httpx.post(base + "/v1", json=[request], headers={"Authorization": "Bearer x"}, timeout=30)
+        assert denied.status_code == 401
+        ok = httpx.post(
+            base + "/v1", json=[request], headers={"Authorization": "Bearer cli-secret-key"}, timeout=30
+        )
+        assert ok.status_code == 200
+        assert ok.json()["data"][0]["imageUUID"] == example.response["data"][0]["imageUUID"]
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "cli-secret-key" not in first_line + err
+    assert "Traceback" not in err
+
+
+def test_cli_rejects_a_bad_flag_value_without_traceback():
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_api", "--max-body-mb", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "max_body_bytes" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_runtime_requirements_let_uvicorn_serve_the_websocket_endpoint():
+    # uvicorn alone has no WebSocket implementation: after `pip install -r
+    # requirements.txt` the mock's ws://.../v1 answered HTTP 405 ("No supported
+    # WebSocket library detected"). The library must be a runtime requirement.
+    names = set()
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(line.split(";")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower())
+    assert names & {"websockets", "wsproto", "uvicorn[standard]"}, sorted(names)

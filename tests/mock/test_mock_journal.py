@@ -1,0 +1,184 @@
+"""The request journal: what the mock received, redacted and bounded, and admin reset."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mock_api import MockConfig
+from mock_api.journal import REDACTED, Journal, redact_url
+from mock_api.testing import AUTH, KEY, run_mock_server, task
+
+# --- the journal on its own ----------------------------------------------------------
+
+
+def test_headers_json_fields_query_and_urls_are_redacted() -> None:
+    journal = Journal()
+    body = [
+        {"taskType": "authentication", "apiKey": "sk-body-key-999"},
+        task(
+            webhookURL="http://127.0.0.1:9/hook?token=tok123&run=7",
+            positivePrompt="my key is sk-header-key-111, draw it",
+        ),
+    ]
+    entry = journal.record(
+        method="POST",
+        path="/v1",
+        query="api_key=q-secret&page=2",
+        headers=[("Authorization", "Bearer sk-header-key-111"), ("X-Api-Key", "other"), ("Accept", "*/*")],
+        body=json.dumps(body).encode(),
+    )
+    text = json.dumps(entry)
+    for secret in ("sk-body-key-999", "sk-header-key-111", "tok123", "q-secret", "other"):
+        assert secret not in text
+    assert entry["headers"]["authorization"] == f"Bearer {REDACTED}"
+    assert entry["headers"]["accept"] == "*/*"
+    assert entry["body"][0]["apiKey"] == REDACTED
+    assert entry["body"][1]["webhookURL"].endswith("run=7") and "page=2" in entry["query"]
+    assert entry["body"][1]["positivePrompt"] == f"my key is {REDACTED}, draw it"
+
+
+def test_a_body_that_is_not_json_is_kept_as_text_still_redacted() -> None:
+    entry = Journal().record(method="POST", path="/v1", body=b'[{"apiKey": "sk-raw-1234", "oops" ]')
+    assert entry["bodyIsJson"] is False and "sk-raw-1234" not in entry["body"]
+
+
+def test_the_journal_is_bounded_and_long_strings_are_shortened() -> None:
+    journal = Journal(max_entries=5)
+    for n in range(12):
+        journal.record(method="GET", path=f"/p{n}")
+    assert [e["path"] for e in journal.entries()] == [f"/p{n}" for n in range(7, 12)]
+    big = journal.record(method="POST", path="/v1", body=json.dumps([{"image": "A" * 100_000}]).encode())
+    assert len(big["body"][0]["image"]) < 300
+    many = [{"apiKey": "sk-many-0001", "positivePrompt": "p" * 1500} for _ in range(100)]
+    huge = journal.record(method="POST", path="/v1", body=json.dumps(many).encode())
+    assert huge["bodyTruncated"] and len(huge["body"]) == journal.max_body_chars
+    assert "sk-many-0001" not in huge["body"]
+
+
+def test_url_userinfo_and_signatures_are_redacted() -> None:
+    url = "https://user:pw@bucket.s3.amazonaws.com/o.png?X-Amz-Signature=abc&X-Amz-Expires=60"
+    shown = redact_url(url)
+    assert "pw" not in shown and "abc" not in shown and "X-Amz-Expires=60" in shown
+
+
+# --- through the real server -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with run_mock_server(MockConfig(random_seed=2, speed=0.0)) as base:
+        yield base
+
+
+def journal(url: str) -> list[dict]:
+    return httpx.get(url + "/__admin/requests", timeout=10).json()["requests"]
+
+
+def test_requests_are_journaled_with_the_key_redacted(url: str) -> None:
+    httpx.delete(url + "/__admin/requests", timeout=10).raise_for_status()
+    t = task(numberResults=1)
+    (item,) = httpx.post(url + "/v1?trace=1", json=[t], headers=AUTH, timeout=30).json()["data"]
+    httpx.get(item["imageURL"], timeout=30).raise_for_status()
+    auth_task = {"taskType": "authentication", "apiKey": KEY}
+    ping = {"taskType": "ping", "ping": True}
+    httpx.post(url + "/v1", json=[auth_task, ping], timeout=30).raise_for_status()
+    httpx.post(url + "/v1", content=b"not json " + KEY.encode(), headers=AUTH, timeout=30)
+
+    entries = journal(url)
+    assert KEY not in json.dumps(entries)
+    assert [(e["method"], e["path"]) for e in entries] == [
+        ("POST", "/v1"),
+        ("GET", httpx.URL(item["imageURL"]).path),
+        ("POST", "/v1"),
+        ("POST", "/v1"),
+    ]
+    first = entries[0]
+    assert first["body"] == [t] and first["status"] == 200 and first["query"] == "trace=1"
+    assert first["headers"]["authorization"] == f"Bearer {REDACTED}"
+    assert entries[2]["body"][0]["apiKey"] == REDACTED
+    assert entries[3]["status"] == 400 and entries[3]["bodyIsJson"] is False
+    # The admin calls themselves are not journaled.
+    assert not any(e["path"].startswith("/__admin") for e in entries)
+
+
+def test_faulted_requests_are_journaled_with_a_note(url: str) -> None:
+    httpx.delete(url + "/__admin/requests", timeout=10).raise_for_status()
+    headers = {**AUTH, "X-Mock-Fault": "503"}
+    httpx.post(url + "/v1", json=[task()], headers=headers, timeout=30)
+    (entry,) = journal(url)
+    assert entry["status"] == 503 and "503" in entry["note"]
+    assert entry["headers"]["x-mock-fault"] == "503"
+
+
+def test_delete_clears_and_reset_forgets_everything(url: str) -> None:
+    t = task()
+    (item,) = httpx.post(url + "/v1", json=[t], headers=AUTH, timeout=30).json()["data"]
+    httpx.post(url + "/__admin/faults", json={"fault": "500", "count": 9}, timeout=10).raise_for_status()
+    assert journal(url)
+    httpx.delete(url + "/__admin/requests", timeout=10).raise_for_status()
+    assert journal(url) == []
+
+    assert httpx.post(url + "/__admin/reset", timeout=10).json() == {"reset": True}
+    assert httpx.get(url + "/__admin/faults", timeout=10).json()["active"] is None
+    # Images, jobs and used taskUUIDs are gone: the same taskUUID is new again.
+    assert httpx.get(item["imageURL"], timeout=30).status_code == 404
+    poll = {"taskType": "getResponse", "taskUUID": t["taskUUID"]}
+    assert httpx.post(url + "/v1", json=[poll], headers=AUTH, timeout=30).status_code == 404
+    assert httpx.post(url + "/v1", json=[t], headers=AUTH, timeout=30).status_code == 200
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=json_values,
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=20),
+)
+def test_any_json_body_is_journaled_without_the_key(value: object, secret: str) -> None:
+    secret = "sk-" + secret  # key-shaped, so it is not a substring of the journal's own words
+    body = json.dumps([{"taskType": "authentication", "apiKey": secret}, value]).encode()
+    entry = Journal().record(
+        method="POST", path="/v1", headers=[("Authorization", f"Bearer {secret}")], body=body
+    )
+    assert secret not in json.dumps(entry)
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=st.binary(max_size=200))
+def test_any_bytes_are_journaled_without_raising(raw: bytes) -> None:
+    entry = Journal().record(method="POST", path="/v1", body=raw)
+    json.dumps(entry)
+
+
+def test_uvicorn_access_log_lines_are_redacted() -> None:
+    import logging
+
+    from mock_api.journal import redact_access_log
+
+    redactor = redact_access_log("sk-required-key-42")
+    assert redact_access_log() is redactor  # installed once
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/v1?apiKey=sk-in-query-7&page=2&k=sk-required-key-42", "1.1", 200),
+        None,
+    )
+    assert redactor.filter(record)
+    line = record.getMessage()
+    assert "sk-in-query-7" not in line and "sk-required-key-42" not in line and "page=2" in line
