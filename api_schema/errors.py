@@ -84,6 +84,13 @@ METHOD_NOT_ALLOWED = "methodNotAllowed"
 # Parameters whose value is never echoed in a message: a key of the wrong type is still a key.
 SECRET_PARAMS = frozenset({"apiKey"})
 
+# Work per task stays bounded whatever a request holds: at most this many error items
+# (the last one says how many more there were), "did you mean" hints for the first few
+# unknown names only (each costs a fuzzy match), and no name longer than this echoed.
+MAX_REPORTED_ERRORS = 20
+MAX_HINTED_UNKNOWN = 5
+MAX_NAME_CHARS = 64
+
 # Bounds per parameter, for messages. Read from limits so they live in one place.
 _RANGES: dict[str, limits.NumberRange] = {
     "positivePrompt": limits.POSITIVE_PROMPT,
@@ -160,6 +167,23 @@ def _display_name(path: str, loc: Iterable[Any]) -> str:
     return f"{path}[{index[0]}]" if index and path else path or "request"
 
 
+def clip_name(name: str) -> str:
+    """A parameter name as it may be echoed: at most MAX_NAME_CHARS characters."""
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS - 1] + "…"
+
+
+def unknown_parameter(path: str, known: Iterable[str], *, hint: bool = True) -> tuple[str, str]:
+    """(code, message) for a name the task does not take, with a "did you mean" when one is close."""
+    last = path.rsplit(".", 1)[-1]
+    suggestion = ""
+    if hint and len(last) <= MAX_NAME_CHARS:
+        known = list(known)
+        found = difflib.get_close_matches(last, known, n=1, cutoff=0.6)
+        found += [k for k in known if k.lower() == last.lower() and k not in found]
+        suggestion = f" Did you mean '{found[0]}'?" if found else ""
+    return UNKNOWN_PARAMETER, f"Unknown parameter '{clip_name(path)}'.{suggestion}"
+
+
 def _message(path: str, err: dict[str, Any], known: Iterable[str]) -> tuple[str, str]:
     """(code, message) for one pydantic error."""
     kind = err["type"]
@@ -173,11 +197,7 @@ def _message(path: str, err: dict[str, Any], known: Iterable[str]) -> tuple[str,
         # Cross-field checks (width without height) name their parameter themselves.
         return param_info(path).code, f"Invalid value for '{name}': {err['msg']}."
     if kind == "extra_forbidden":
-        last = path.rsplit(".", 1)[-1]
-        hint = difflib.get_close_matches(last, list(known), n=1, cutoff=0.6)
-        hint += [k for k in known if k.lower() == last.lower() and k not in hint]
-        suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
-        return UNKNOWN_PARAMETER, f"Unknown parameter '{path}'.{suggestion}"
+        return unknown_parameter(path, known)
     code = param_info(path).code
     if kind == "missing":
         return code, f"Missing required parameter '{name}'."
@@ -230,6 +250,31 @@ def validation_errors(
             continue
         seen.add((path, message))
         items.append(
-            make_error(code, message, parameter=path or None, task_type=task_type, task_uuid=task_uuid)
+            make_error(
+                code, message, parameter=clip_name(path) or None, task_type=task_type, task_uuid=task_uuid
+            )
         )
     return items
+
+
+def capped(
+    items: list[ErrorItem],
+    *,
+    omitted: int = 0,
+    task_type: str | None = None,
+    task_uuid: str | None = None,
+) -> list[ErrorItem]:
+    """At most MAX_REPORTED_ERRORS items; past that, the last one says how many were left out.
+
+    ``omitted`` counts problems found but never built into items (they count as "more").
+    """
+    if len(items) + omitted <= MAX_REPORTED_ERRORS:
+        return items
+    more = len(items) + omitted - (MAX_REPORTED_ERRORS - 1)
+    summary = make_error(
+        INVALID_REQUEST_BODY,
+        f"... and {more:,} more problems in this task (the first {MAX_REPORTED_ERRORS - 1} are listed).",
+        task_type=task_type,
+        task_uuid=task_uuid,
+    )
+    return [*items[: MAX_REPORTED_ERRORS - 1], summary]

@@ -85,6 +85,15 @@ SIZE_PRESETS: Final = (
 )
 
 
+def result_seed(seed: int, index: int) -> int:
+    """The seed of result ``index`` of a task with ``seed``: seed+index, wrapped to stay in 0..SEED_MAX.
+
+    Each of numberResults images uses a different seed; counting up from the given one
+    (and wrapping past the maximum) keeps them reproducible and all valid seeds.
+    """
+    return (seed + index) % (SEED_MAX + 1)
+
+
 def estimate_cost(width: int, height: int, number_results: int = 1) -> float:
     """Price by pixel count from the documented 1024x1024 price (the mock's rule)."""
     per_image = PRICE_PER_1024_SQUARE * (width * height) / (1024 * 1024)

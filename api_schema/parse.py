@@ -5,6 +5,7 @@ Nothing here raises for any JSON value: every problem becomes Runware error item
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -14,16 +15,64 @@ from .responses import ErrorItem
 from .tasks import TASK_MODELS, WIRE_REQUIRED, ImageInferenceTask
 
 
+def _nested_model(field: Any) -> type[BaseModel] | None:
+    annotation = field.annotation
+    for arg in getattr(annotation, "__args__", (annotation,)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+@cache
+def _wire_fields(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
+    """Wire name -> the nested model it holds (or None), for one model's own fields."""
+    return {field.alias or name: _nested_model(field) for name, field in model.model_fields.items()}
+
+
 def wire_field_names(model: type[BaseModel]) -> list[str]:
     """Every wire name a task model accepts, nested objects included."""
     names: list[str] = []
-    for name, field in model.model_fields.items():
-        names.append(field.alias or name)
-        annotation = field.annotation
-        for arg in getattr(annotation, "__args__", (annotation,)):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                names.extend(wire_field_names(arg))
+    for wire, nested in _wire_fields(model).items():
+        names.append(wire)
+        if nested is not None:
+            names.extend(wire_field_names(nested))
     return names
+
+
+class _Unknown:
+    """Names a task does not take: the first few paths, and how many there were."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.count = 0
+
+    def add(self, path: str) -> None:
+        self.count += 1
+        if len(self.paths) < E.MAX_REPORTED_ERRORS:
+            self.paths.append(path)
+
+
+def _known_only(
+    raw: dict[str, Any], model: type[BaseModel], prefix: str, unknown: _Unknown
+) -> dict[str, Any]:
+    """``raw`` without the names ``model`` does not take, nested objects included.
+
+    Unknown names are counted here in one pass instead of being handed to pydantic: a
+    task with 100,000 made-up fields must cost a dictionary scan, not 100,000 errors.
+    """
+    fields = _wire_fields(model)
+    kept: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in fields:
+            unknown.add(prefix + str(name))
+            continue
+        nested = fields[name]
+        kept[name] = (
+            _known_only(value, nested, f"{prefix}{name}.", unknown)
+            if nested and isinstance(value, dict)
+            else value
+        )
+    return kept
 
 
 def _task_uuid_of(raw: dict[str, Any]) -> str | None:
@@ -62,14 +111,22 @@ def parse_task(raw: Any) -> tuple[BaseModel | None, list[ErrorItem]]:
                 task_uuid=task_uuid,
             )
         ]
-    try:
-        task = model.model_validate(raw, by_alias=True, by_name=False)
-    except ValidationError as exc:
-        errors = E.validation_errors(
-            exc, task_type=task_type, task_uuid=task_uuid, known_fields=wire_field_names(model)
+    unknown = _Unknown()
+    known_raw = _known_only(raw, model, "", unknown)
+    known_names = _all_names(model)
+    errors = [
+        E.make_error(
+            *E.unknown_parameter(path, known_names, hint=n < E.MAX_HINTED_UNKNOWN),
+            parameter=E.clip_name(path),
+            task_type=task_type,
+            task_uuid=task_uuid,
         )
-    else:
-        errors = []
+        for n, path in enumerate(unknown.paths)
+    ]
+    try:
+        task = model.model_validate(known_raw, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        errors += E.validation_errors(exc, task_type=task_type, task_uuid=task_uuid, known_fields=known_names)
     missing = [
         E.make_error(
             E.param_info(name).code,
@@ -82,8 +139,15 @@ def parse_task(raw: Any) -> tuple[BaseModel | None, list[ErrorItem]]:
         if name not in raw
     ]
     if missing or errors:
-        return None, missing + errors
+        # Unknown names past the first few were counted, not built: the cap reports them too.
+        omitted = unknown.count - len(unknown.paths)
+        return None, E.capped(missing + errors, omitted=omitted, task_type=task_type, task_uuid=task_uuid)
     return task, []
+
+
+@cache
+def _all_names(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(wire_field_names(model))
 
 
 def check_task(task_type: str, raw: Any) -> list[ErrorItem]:

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from api_schema import ErrorItem, ImageInferenceTask, RefKind, classify_reference, make_error
 from api_schema import errors as E
-from api_schema.limits import FORMAT_EXT, RANDOM_SEED_MAX, estimate_cost
+from api_schema.limits import FORMAT_EXT, RANDOM_SEED_MAX, estimate_cost, result_seed
 
 from .config import MockConfig
 from .references import load_reference, standin_reference
@@ -185,10 +185,10 @@ async def synthesize(
     store: ImageStore,
     base_url: str,
 ) -> list[dict[str, Any]]:
-    """``count`` new result items; item i uses seed+i, or a random 32-bit seed."""
+    """``count`` new result items; item i uses seed+i (wrapped at the maximum), or a random 32-bit seed."""
     records, seeds = [], []
     for i in range(first_index, first_index + count):
-        seed = task.seed + i if task.seed is not None else rng.randint(0, RANDOM_SEED_MAX)
+        seed = result_seed(task.seed, i) if task.seed is not None else rng.randint(0, RANDOM_SEED_MAX)
         image_uuid = new_uuid(rng)
         record = ImageRecord(
             path=image_path(image_uuid, task.output_format),

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image, ImageStat
 
-from api_schema import ImageInferenceResult, ImageUploadResult, load_examples
+from api_schema import ImageInferenceResult, ImageUploadResult, limits, load_examples
 from api_schema.limits import FORMAT_EXT, FORMAT_MIME, RANDOM_SEED_MAX, estimate_cost
 from mock_api import MockConfig, create_app
 from mock_api.testing import run_mock_server
@@ -296,3 +296,10 @@ def test_openapi_task_uuids_are_v4_patterns(mock_url):
     pattern = spec["components"]["schemas"]["ImageInferenceTask"]["properties"]["taskUUID"]["pattern"]
     assert re.fullmatch(pattern, EXAMPLES[0].request["taskUUID"])
     assert not re.fullmatch(pattern, "c232ab00-9414-11ec-b3c8-9f6bdeced846")  # a v1 UUID
+
+
+def test_seeds_count_up_from_the_given_one_and_wrap_at_the_maximum(mock_url):
+    top = limits.SEED_MAX
+    items = post(mock_url, [task(seed=top - 1, numberResults=3)]).json()["data"]
+    assert [i["seed"] for i in items] == [top - 1, top, 0]
+    assert all(0 <= i["seed"] <= top for i in items)
