@@ -1,4 +1,4 @@
-"""Support for tests that run against the mock: servers, ports, tasks, a key.
+"""Servers, ports, tasks and a key for tests that run against the mock.
 
 Neutral ground: this project's tests and benchmarks use it, and so can another
 project's test suite. It imports nothing from ``tests`` or ``benchmarks``.
@@ -31,11 +31,13 @@ import httpx
 
 from api_schema import MODEL_ID, load_examples
 
+from ..app import create_app
+
 KEY = "sk-mock-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 # Where ``python app.py`` and ``python -m mock_api`` run from: this checkout.
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90.0  # gradio's first import is slow on a busy 2-core machine
 STOP_TIMEOUT_S = 15.0
 
@@ -122,8 +124,6 @@ def run_mock_server(config: Any = None, *, app: Any = None, timeout: float = 20.
     import uvicorn
 
     if app is None:
-        from .app import create_app
-
         app = create_app(config)
     port = free_port()
     server = uvicorn.Server(
@@ -209,8 +209,9 @@ def run_server(
     timeout: float = START_TIMEOUT_S,
     poll_s: float = 0.02,
     cwd: Path = ROOT,
+    program: str = sys.executable,
 ) -> Iterator[Server]:
-    """``python <argv>`` serving on 127.0.0.1:``port`` until the block ends.
+    """``python <argv>`` (or ``program <argv>``) serving on 127.0.0.1:``port`` until the block ends.
 
     Output goes to ``log_path`` (a temporary ``log_name`` when None); the block
     starts once ``ready_path`` answers 200.
@@ -220,9 +221,7 @@ def run_server(
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="mock-server-"))
             log_path = Path(tmp) / log_name
         log = stack.enter_context(open(log_path, "wb"))
-        proc = subprocess.Popen(
-            [sys.executable, *argv], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen([program, *argv], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         stack.callback(stop_process, proc)
         url = f"http://127.0.0.1:{port}"
         wait_http(proc, url + ready_path, log_path, timeout, poll_s)
