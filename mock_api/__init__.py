@@ -3,7 +3,8 @@
 ``create_app(MockConfig(...))`` builds the FastAPI app; ``python -m mock_api`` serves it.
 """
 
-from .app import MockState, create_app
+from .app import create_app
 from .config import MockConfig
+from .state import MockState
 
 __all__ = ["MockConfig", "MockState", "create_app"]
