@@ -41,24 +41,24 @@ class MockApp(FastAPI):
         return spec
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await app.state.mock.aclose()
-
-
 def create_app(config: MockConfig | None = None) -> FastAPI:
     """The mock server. Raises ValueError (naming the file) for a broken recording."""
     config = config or MockConfig()
     state = MockState(config)
     # The journal redacts what it stores; uvicorn's access log needs the same care.
     redact_access_log(config.require_key)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.aclose()
+
     app = MockApp(
         title="Runware mock for GLM-Image",
         description="Offline mock of the Runware REST API for runware:glm-image@0.",
         version="1.0",
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=_lifespan,
+        lifespan=lifespan,
     )
     app.state.mock = state
     app.include_router(rest.router)
