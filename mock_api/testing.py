@@ -28,11 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from api_schema import MODEL_ID, load_examples
-
-from .app import create_app
 
 KEY = "sk-mock-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -122,7 +119,11 @@ def app_env(port: int, *, strip: tuple[str, ...] = LOCAL_ENV_PREFIXES, **extra: 
 @contextlib.contextmanager
 def run_mock_server(config: Any = None, *, app: Any = None, timeout: float = 20.0) -> Iterator[str]:
     """Serve ``create_app(config)`` (or a given ASGI app) with uvicorn in a thread; yield its base URL."""
+    import uvicorn
+
     if app is None:
+        from .app import create_app
+
         app = create_app(config)
     port = free_port()
     server = uvicorn.Server(
