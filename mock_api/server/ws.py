@@ -27,6 +27,7 @@ from .envelope import as_message
 
 log = logging.getLogger("mock_api")
 
+NORMAL_CLOSURE = 1000
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 
@@ -75,7 +76,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             try:
                 message = await asyncio.wait_for(websocket.receive(), timeout=state.config.ws_idle_s)
             except asyncio.TimeoutError:
-                await websocket.close(code=1000, reason="idle timeout")
+                await websocket.close(code=NORMAL_CLOSURE, reason="idle timeout")
                 return
             if message["type"] == "websocket.disconnect":
                 return
