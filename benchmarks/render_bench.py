@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mock_api import render
+from mock_api.images import render
 
 from .common import Result, median, timed_result
 

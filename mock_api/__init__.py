@@ -9,14 +9,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import MockState, create_app
+    from .app import create_app
     from .config import MockConfig
+    from .state import MockState
 
 __all__ = ["MockConfig", "MockState", "create_app"]
 
 # Loaded on first use: the pytest plugin (mock_api.testing.plugin) is imported by every
 # pytest run of a project that installs this package, and must not pull in FastAPI then.
-_LAZY = {"MockConfig": ".config", "MockState": ".app", "create_app": ".app"}
+_LAZY = {"MockConfig": ".config", "MockState": ".state", "create_app": ".app"}
 
 
 def __getattr__(name: str) -> Any:

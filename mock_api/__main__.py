@@ -1,4 +1,8 @@
-"""Serve the mock: ``python -m mock_api --host 127.0.0.1 --port 8808``."""
+"""Serve the mock: ``python -m mock_api --host 127.0.0.1 --port 8808``.
+
+Flag defaults are ``MockConfig``'s (``DEFAULTS``); only the serving flags (host,
+port, log level) are the CLI's own.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,38 @@ import os
 import sys
 from pathlib import Path
 
-from .config import MB, MockConfig
+import uvicorn
+
+from .app import create_app
+from .config import DEFAULTS, MB, MockConfig
+
+HOST = "127.0.0.1"
+PORT = 8808
+LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m mock_api", description="Offline mock of the Runware API for GLM-Image."
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
-    p.add_argument("--port", type=int, default=8808, help="port to listen on (default 8808)")
+    p.add_argument("--host", default=HOST, help=f"address to bind (default {HOST}, loopback only)")
+    p.add_argument("--port", type=int, default=PORT, help="port to listen on (default %(default)s)")
     p.add_argument(
         "--require-key",
         metavar="KEY",
-        default=None,
+        default=DEFAULTS.require_key,
         help="accept only this API key (default: any non-empty key); "
         "or set MOCK_REQUIRE_KEY to keep it out of the process list",
     )
-    p.add_argument("--max-body-mb", type=float, default=32, help="largest request body in MB (default 32)")
-    p.add_argument("--random-seed", type=int, default=None, help="fix random seeds and imageUUIDs")
+    p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=DEFAULTS.max_body_bytes / MB,
+        help="largest request body in MB (default %(default)g)",
+    )
+    p.add_argument(
+        "--random-seed", type=int, default=DEFAULTS.random_seed, help="fix random seeds and imageUUIDs"
+    )
     p.add_argument(
         "--replay",
         metavar="DIR",
@@ -35,30 +53,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--strict", action="store_true", help="an imageInference no recording matches is an error")
     p.add_argument(
-        "--cache-mb", type=int, default=64, help="budget of the rendered-image cache in MB (default 64)"
+        "--cache-mb",
+        type=int,
+        default=DEFAULTS.cache_max_bytes // MB,
+        help="budget of the rendered-image cache in MB (default %(default)s)",
     )
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     g = p.add_argument_group("async delivery, faults, outbound requests")
     g.add_argument(
         "--speed",
         type=float,
-        default=1.0,
+        default=DEFAULTS.speed,
         help="multiplies the simulated processing time of async/webhook/WebSocket jobs (0 = instant)",
     )
-    g.add_argument("--latency-ms", type=int, default=0, help="extra latency of every API request")
     g.add_argument(
-        "--fault-rate", type=float, default=0.0, help="share of API requests failed at random (0..1)"
+        "--latency-ms", type=int, default=DEFAULTS.latency_ms, help="extra latency of every API request"
     )
     g.add_argument(
-        "--fault-seed", type=int, default=None, help="seed of the random faults (reproducible runs)"
+        "--fault-rate",
+        type=float,
+        default=DEFAULTS.fault_rate,
+        help="share of API requests failed at random (0..1)",
+    )
+    g.add_argument(
+        "--fault-seed",
+        type=int,
+        default=DEFAULTS.fault_seed,
+        help="seed of the random faults (reproducible runs)",
     )
     g.add_argument(
         "--fault-kinds",
-        default="429,500,503",
+        default=",".join(DEFAULTS.fault_kinds),
         help="comma-separated faults the random rate draws from (429,500,503,504,timeout,reset)",
     )
     g.add_argument(
-        "--fault-timeout-s", type=float, default=30.0, help="how long an injected timeout holds a request"
+        "--fault-timeout-s",
+        type=float,
+        default=DEFAULTS.fault_timeout_s,
+        help="how long an injected timeout holds a request",
     )
     g.add_argument(
         "--allow-outbound",
@@ -91,14 +123,10 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from .app import create_app
-
         app = create_app(config_from_args(args))  # bad flag values raise ValueError too
     except ValueError as exc:
         print(f"mock_api: {exc}", file=sys.stderr)
         return 2
-    import uvicorn
-
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
     # A held request (injected timeout, latency) must not keep Ctrl+C waiting for long.

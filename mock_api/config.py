@@ -1,8 +1,8 @@
-"""Settings of one mock server instance.
+"""Settings of one mock server instance, and the one place their defaults live.
 
-A plain dataclass so the async/webhook/fault modules can add their own fields
-without touching the ones here. Every field has a default: ``MockConfig()`` is a
-working offline mock.
+Every field has a default: ``MockConfig()`` is a working offline mock. The CLI's
+flags and the constructors of the stores (jobs, faults, journal, outbound) take
+their defaults from ``DEFAULTS`` instead of writing them again.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class MockConfig:
     # How many images may be rendered at the same time (bounds peak memory).
     render_concurrency: int = 2
 
-    # --- async delivery, webhooks, faults, journal, WebSocket (see admin.py) ---
+    # --- async delivery, webhooks, faults, journal, WebSocket ---
     # Multiplies the simulated processing time of async/webhook/WebSocket jobs
     # (1.0 = realistic, 0.1 = ten times faster, 0 = instant). Sync REST answers at once.
     speed: float = 1.0
@@ -77,3 +77,7 @@ class MockConfig:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
         if self.require_key is not None and not self.require_key:
             raise ValueError("require_key must be a non-empty string or None")
+
+
+# The defaults, for code that needs one of them without a config at hand. Read only.
+DEFAULTS = MockConfig()

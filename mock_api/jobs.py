@@ -25,6 +25,8 @@ from typing import Any
 
 from api_schema import errors as E
 
+from .config import DEFAULTS
+
 # Simulated processing time of one image at speed 1: a fixed overhead plus a
 # cost per denoising step and megapixel. 100 steps at 1024x1024 take 3.5 s.
 BASE_SECONDS = 0.5
@@ -87,9 +89,9 @@ class JobStore:
     def __init__(
         self,
         *,
-        speed: float = 1.0,
-        ttl_s: float = 3600.0,
-        max_jobs: int = 1000,
+        speed: float = DEFAULTS.speed,
+        ttl_s: float = DEFAULTS.job_ttl_s,
+        max_jobs: int = DEFAULTS.max_jobs,
         max_seen: int = 100_000,
         clock: Clock | None = None,
         tick_s: float = 0.1,

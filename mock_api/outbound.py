@@ -24,13 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .journal import redact_url
+from .config import DEFAULTS
+from .control.journal import redact_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-DEFAULT_TIMEOUT_S = 5.0
-DEFAULT_BACKOFF_S: tuple[float, ...] = (0.2, 0.4, 0.8)  # waits between tries: 4 tries at most
 
 
 class TargetRefused(ValueError):
@@ -170,8 +168,8 @@ class Outbound:
         self,
         policy: OutboundPolicy | None = None,
         *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        backoff_s: Sequence[float] = DEFAULT_BACKOFF_S,
+        timeout_s: float = DEFAULTS.outbound_timeout_s,
+        backoff_s: Sequence[float] = tuple(DEFAULTS.webhook_backoff_s),
         max_log: int = 500,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:

@@ -4,7 +4,7 @@ The model page's image-to-image examples point at pictures on assets.runware.ai;
 mock never fetches them, it uses these drawings instead: a tabletop of jars and plants
 ("Riverside Herbarium Signboard Tableau") and a transit hall in one-point perspective
 ("Wayfinding Mural Transit Hall"). Drawn here at twice the size and scaled down, so the
-edges are smooth, and written as small JPEGs into mock_api/assets/.
+edges are smooth, and written as small JPEGs into mock_api/images/assets/.
 
 Run: python scripts/make_standins.py   (output is deterministic; commit the JPEGs)
 """
@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mock_api.references import ASSETS_DIR, STANDIN_FILES  # noqa: E402
+from mock_api.images.references import ASSETS_DIR, STANDIN_FILES  # noqa: E402
 
 W, H = 1024, 768
 SS = 2  # supersampling factor

@@ -345,7 +345,7 @@ def guarded_mock() -> Iterator[tuple[str, list[str]]]:
         resolved.append(host)
         return {"example.com": ["93.184.216.34"]}.get(host, [])
 
-    app.state.mock.extras.outbound.policy.resolver = table_dns
+    app.state.mock.outbound.policy.resolver = table_dns
     with run_mock_server(app=app) as url:
         yield url, resolved
 

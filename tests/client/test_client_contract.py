@@ -25,6 +25,7 @@ from demo.client import RunwareClient
 from demo.errors import AuthError, ValidationFailed
 from demo.settings import Settings
 from mock_api import MockConfig, create_app
+from mock_api.server.dispatch import HANDLERS
 from mock_api.testing import run_mock_server
 from tests.support.fakes import FakeRunware, tiny_image
 
@@ -193,7 +194,7 @@ async def test_async_delivery_with_partial_results(client, backend):
 
 
 def _mock_handlers() -> set[str]:
-    return set(create_app().state.mock.handlers)
+    return set(HANDLERS)
 
 
 # -- auth: a wrong key is refused alike ---------------------------------------------------

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from demo.client import RunwareClient
 from demo.errors import NetworkError, RateLimited, RequestTimeout, ServerError
 from mock_api import MockConfig
-from mock_api.faults import FaultInjector, FaultSpecError
+from mock_api.control.faults import FaultInjector, FaultSpecError
 from mock_api.testing import AUTH, KEY, run_mock_server, task
 
 # --- the injector on its own -------------------------------------------------------

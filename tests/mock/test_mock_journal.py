@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_api import MockConfig
-from mock_api.journal import REDACTED, Journal, redact_url
+from mock_api.control.journal import REDACTED, Journal, redact_url
 from mock_api.testing import AUTH, KEY, run_mock_server, task
 
 # --- the journal on its own ----------------------------------------------------------
@@ -166,7 +166,7 @@ def test_any_bytes_are_journaled_without_raising(raw: bytes) -> None:
 def test_uvicorn_access_log_lines_are_redacted() -> None:
     import logging
 
-    from mock_api.journal import redact_access_log
+    from mock_api.control.journal import redact_access_log
 
     redactor = redact_access_log("sk-required-key-42")
     assert redact_access_log() is redactor  # installed once

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from mock_api import MockConfig
-from mock_api.store import ByteLRU, ImageRecord, ImageStore, RenderSource
+from mock_api.images.store import ByteLRU, ImageRecord, ImageStore, RenderSource
 
 
 def record(n: int, store: ImageStore, ttl: int | None = None, fmt: str = "JPG") -> ImageRecord:

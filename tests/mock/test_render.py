@@ -14,9 +14,9 @@ from PIL import Image, ImageStat
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, load_examples
 from api_schema.quotes import quoted_strings
-from mock_api.references import MAX_REFERENCE_PIXELS, load_reference, standin_reference
-from mock_api.render import PreviewSpec, encode_image, render_bytes, render_preview
-from mock_api.signs import drawable
+from mock_api.images.references import MAX_REFERENCE_PIXELS, load_reference, standin_reference
+from mock_api.images.render import PreviewSpec, encode_image, render_bytes, render_preview
+from mock_api.images.signs import drawable
 
 PROMPT = 'A cosy bookshop window with a sign that reads "OPEN LATE" and a card saying "Poetry"'
 

@@ -2,7 +2,7 @@
 
 A reference is refused before decoding when its header declares too many pixels, then
 flattened to RGB with EXIF orientation applied. The documented example URLs are never
-fetched: each has a stand-in JPEG in mock_api/assets.
+fetched: each has a stand-in JPEG in mock_api/images/assets.
 """
 
 from __future__ import annotations

@@ -19,7 +19,11 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ..config import DEFAULTS
+
 REDACTED = "[redacted]"
+# A body longer than this is kept as the start of its (redacted) text.
+MAX_BODY_CHARS = 32 * 1024
 
 # Names (headers, JSON keys, query parameters) whose values are secrets.
 _SECRET_NAME = re.compile(
@@ -132,7 +136,9 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
 class Journal:
     """A bounded, thread-safe list of redacted request records."""
 
-    def __init__(self, max_entries: int = 1000, max_body_chars: int = 32 * 1024) -> None:
+    def __init__(
+        self, max_entries: int = DEFAULTS.journal_size, max_body_chars: int = MAX_BODY_CHARS
+    ) -> None:
         self.max_entries = max_entries
         self.max_body_chars = max_body_chars
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)

@@ -2,15 +2,14 @@
 
 ``POST /v1`` reads its body by hand (to answer every malformation Runware-style),
 so FastAPI cannot infer its schema; it is declared here from the same pydantic
-models that validate it.
+models that validate it, and ``component_schemas()`` adds those models to the spec.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from api_schema import TASK_MODELS, Envelope, ErrorItem
@@ -86,7 +85,9 @@ def _add_uuid_patterns(node: Any) -> None:
             _add_uuid_patterns(value)
 
 
-def _component_schemas() -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def component_schemas() -> dict[str, Any]:
+    """The task, envelope and error models as OpenAPI component schemas (do not mutate)."""
     models = [(m, "validation") for m in TASK_MODELS.values()]
     models += [(Envelope, "serialization"), (ErrorItem, "serialization")]
     _, top = models_json_schema(models, by_alias=True, ref_template=_REF)
@@ -98,16 +99,3 @@ def _component_schemas() -> dict[str, Any]:
             required.insert(0, "taskType")
     _add_uuid_patterns(schemas)
     return schemas
-
-
-def install(app: FastAPI) -> None:
-    def custom_openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            spec = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            spec.setdefault("components", {}).setdefault("schemas", {}).update(_component_schemas())
-            app.openapi_schema = spec
-        return app.openapi_schema
-
-    app.openapi = custom_openapi  # type: ignore[method-assign]

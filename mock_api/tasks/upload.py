@@ -3,7 +3,7 @@
 The picture is kept in the source store (bounded) and registered as an image
 record, so its imageUUID works as a reference image and its URL serves it.
 Like the live API, pictures are stored at most 2048 px a side; GIF and BMP are
-stored as PNG.
+stored as PNG. A taskUUID used before gets conflictTaskUUID.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from api_schema import ErrorItem, ImageUploadTask, make_error
 from api_schema import errors as E
 from api_schema.limits import FORMAT_EXT, OUTPUT_QUALITY
 
-from .config import MockConfig
-from .references import load_reference
-from .store import BlobSource, ImageRecord, ImageStore
-from .synth import decode_inline, new_uuid
+from ..config import MockConfig
+from ..engine.items import new_uuid
+from ..engine.references import decode_inline
+from ..images.references import load_reference
+from ..images.store import BlobSource, ImageRecord, ImageStore
+from .handler import RequestContext, TaskResult, conflict
 
 MAX_SIDE = 2048
 _KEEP = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WEBP"}
@@ -75,3 +77,13 @@ async def store_upload(
         "path": record.path,
     }
     return item, None
+
+
+async def handle_image_upload(ctx: RequestContext, task: ImageUploadTask) -> TaskResult:
+    if not ctx.state.jobs.claim(task.task_uuid):
+        return conflict(task.task_type, task.task_uuid)
+    item, error = await store_upload(task, ctx.state.store, ctx.state.config, ctx.state.rng)
+    if error is not None:
+        return TaskResult(errors=[error], status=400)
+    item["imageURL"] = ctx.base_url + item.pop("path")
+    return TaskResult(data=[item])

@@ -23,7 +23,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
+from api_schema import ErrorItem, make_error
 from api_schema import errors as E
+
+from ..config import DEFAULTS
 
 FAULT_HEADER = "x-mock-fault"
 LATENCY_HEADER = "x-mock-latency-ms"
@@ -35,8 +40,8 @@ HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
     "504": (504, E.TIMEOUT, "The task waited too long in the queue and timed out."),
 }
 FAULT_KINDS: tuple[str, ...] = (*HTTP_FAULTS, "timeout", "reset")
-# What a random fault rate draws from unless told otherwise: the transient answers.
-DEFAULT_RANDOM_KINDS: tuple[str, ...] = ("429", "500", "503")
+# Seconds a 429 or 503 asks the client to wait, unless an admin fault says otherwise.
+RETRY_AFTER_S = 1
 # Upper bound of an injected latency, so a header cannot pin a worker for hours.
 MAX_LATENCY_MS = 60_000
 # Upper bound of the counted faults one admin call may queue.
@@ -61,7 +66,7 @@ class _Plan:
     fault: str | None = None
     remaining: int = 0
     rate: float = 0.0
-    kinds: tuple[str, ...] = DEFAULT_RANDOM_KINDS
+    kinds: tuple[str, ...] = tuple(DEFAULTS.fault_kinds)
     seed: int | None = None
     latency_ms: int = 0
     retry_after_s: int | None = None
@@ -110,18 +115,18 @@ class FaultInjector:
     def __init__(
         self,
         *,
-        latency_ms: int = 0,
-        rate: float = 0.0,
-        seed: int | None = None,
-        kinds: Iterable[str] = DEFAULT_RANDOM_KINDS,
-        timeout_hold_s: float = 30.0,
-        retry_after_s: int = 1,
+        latency_ms: int = DEFAULTS.latency_ms,
+        rate: float = DEFAULTS.fault_rate,
+        seed: int | None = DEFAULTS.fault_seed,
+        kinds: Iterable[str] = tuple(DEFAULTS.fault_kinds),
+        timeout_hold_s: float = DEFAULTS.fault_timeout_s,
+        retry_after_s: int = RETRY_AFTER_S,
     ) -> None:
         self.timeout_hold_s = timeout_hold_s
         self.retry_after_s = retry_after_s
         self._startup = _Plan(
             rate=_rate(rate),
-            kinds=tuple(_kind(k, "a start-up fault kind") for k in kinds) or DEFAULT_RANDOM_KINDS,
+            kinds=tuple(_kind(k, "a start-up fault kind") for k in kinds) or tuple(DEFAULTS.fault_kinds),
             seed=seed,
             latency_ms=_latency(latency_ms, "the start-up latency"),
             rng=random.Random(seed),
@@ -222,28 +227,24 @@ class FaultInjector:
             return Decision(None, latency, "")
 
     # -------------------------------------------------------------- answers
-    def error_body(self, fault: str, body: bytes | None) -> dict[str, Any]:
-        """Runware's envelope for an HTTP fault: one error item per task of the request."""
-        _, code, message = HTTP_FAULTS[fault]
-        tasks = _tasks_of(body)
-        items = [
-            E.make_error(code, message, task_type=t.get("taskType"), task_uuid=t.get("taskUUID")).to_wire()
-            for t in tasks
-            if t.get("taskType") != "authentication"
-        ] or [E.make_error(code, message).to_wire()]
-        return {"errors": items}
+    def answer(self, fault: str, body: bytes | None) -> tuple[int, list[ErrorItem], dict[str, str]]:
+        """(status, error items, headers) of an HTTP fault ("429", "500", "503", "504").
 
-    def http_answer(self, fault: str, body: bytes | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """(status, headers, body bytes) for an HTTP fault ("429", "500", "503", "504")."""
-        status = HTTP_FAULTS[fault][0]
-        payload = json.dumps(self.error_body(fault, body)).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        Runware's shape: one error item per task of the request, Retry-After on 429 and 503.
+        """
+        status, code, message = HTTP_FAULTS[fault]
+        errors = [
+            make_error(code, message, task_type=t.get("taskType"), task_uuid=t.get("taskUUID"))
+            for t in _tasks_of(body)
+            if t.get("taskType") != "authentication"
+        ] or [make_error(code, message)]
+        headers = {}
         if status in (429, 503):
             admin = self._admin
             wait = admin.retry_after_s if admin and admin.retry_after_s is not None else self.retry_after_s
-            headers.append((b"retry-after", str(wait).encode()))
-        headers.append((b"x-mock-fault", fault.encode()))
-        return status, headers, payload
+            headers["retry-after"] = str(wait)
+        headers["x-mock-fault"] = fault
+        return status, errors, headers
 
 
 def _tasks_of(body: bytes | None) -> list[dict[str, Any]]:
@@ -306,6 +307,4 @@ async def drop_connection(send: Callable[..., Awaitable[None]]) -> None:
         for _ in range(3):
             await asyncio.sleep(0)
         return
-    import httpx
-
     raise httpx.RemoteProtocolError("Server disconnected without sending a response (injected reset).")

@@ -25,8 +25,9 @@ from api_schema.examples import EXAMPLES_DIR
 from api_schema.limits import FORMAT_EXT
 from api_schema.responses import IMAGE_FIELDS
 
-from .store import FileSource, ImageRecord, ImageStore, picture_format
-from .synth import image_fields, render_source, synthesize
+from ..images.store import FileSource, ImageRecord, ImageStore, picture_format
+from .items import image_fields, render_source
+from .synth import synthesize
 
 # The parameters that decide whether a request matches a recording, in order.
 KEY_FIELDS = ("model", "positivePrompt", "width", "height", "seed", "steps", "CFGScale", "referenceImages")

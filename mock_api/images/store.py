@@ -25,8 +25,8 @@ from PIL import Image
 
 from api_schema.limits import FORMAT_MIME
 
+from ..config import MockConfig
 from . import render
-from .config import MockConfig
 
 
 class ImageGone(Exception):

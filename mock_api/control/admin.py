@@ -1,0 +1,98 @@
+"""The /__admin routes (never journaled, never faulted).
+
+GET/DELETE /__admin/requests      the journal / clear it
+GET/POST/DELETE /__admin/faults   show / set / clear run-time faults
+GET/DELETE /__admin/deliveries    webhook and upload attempts / clear them
+POST /__admin/clock               {"advance": seconds}: finish simulated work sooner
+POST /__admin/reset               forget everything (images, jobs, journal, faults)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from api_schema import errors as E
+
+from ..server.envelope import error_response
+from ..state import MockState, state_of
+from . import ADMIN_PREFIX
+from .faults import FaultSpecError
+
+router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
+
+MAX_CLOCK_ADVANCE_S = 86400
+
+
+def _bad_body(message: str) -> Response:
+    return error_response(400, E.INVALID_REQUEST_BODY, message)
+
+
+@router.get("/requests")
+async def list_requests(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return {"requests": state.journal.entries()}
+
+
+@router.delete("/requests")
+async def clear_requests(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    state.journal.clear()
+    return {"requests": []}
+
+
+@router.get("/faults")
+async def show_faults(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return state.faults.describe()
+
+
+@router.post("/faults")
+async def set_faults(request: Request, state: MockState = Depends(state_of)) -> Response:
+    try:
+        spec = json.loads(await request.body() or b"null")
+    except ValueError:
+        return _bad_body("The body must be a JSON object.")
+    try:
+        return JSONResponse(state.faults.configure(spec))
+    except FaultSpecError as exc:
+        return _bad_body(str(exc))
+
+
+@router.delete("/faults")
+async def clear_faults(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return state.faults.clear()
+
+
+@router.get("/deliveries")
+async def list_deliveries(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return {"deliveries": state.outbound.deliveries(), "allowed": state.outbound.policy.describe()}
+
+
+@router.delete("/deliveries")
+async def clear_deliveries(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    state.outbound.clear()
+    return {"deliveries": []}
+
+
+@router.post("/clock")
+async def advance_clock(request: Request, state: MockState = Depends(state_of)) -> Response:
+    try:
+        body = json.loads(await request.body() or b"{}")
+        seconds = body.get("advance") if isinstance(body, dict) else None
+    except ValueError:
+        seconds = None
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 <= seconds <= MAX_CLOCK_ADVANCE_S
+    ):
+        return _bad_body(f'Send {{"advance": seconds}} with 0 <= seconds <= {MAX_CLOCK_ADVANCE_S}.')
+    state.jobs.clock.advance(float(seconds))
+    return JSONResponse({"offset": state.jobs.clock.offset})
+
+
+@router.post("/reset")
+async def reset_all(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    await state.reset()
+    return {"reset": True}

@@ -1,0 +1,123 @@
+"""The gateway in front of the whole app: journal every non-admin HTTP request,
+then apply injected latency and faults (``faults``) before the request goes on.
+
+It must see uvicorn's own ``send``, outside Starlette's error middleware, so that
+an injected ``reset`` can drop the connection (``faults.drop_connection``); the
+app class puts it there (``mock_api.app.MockApp``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api_schema import errors as E
+
+from ..server import API_PATH
+from ..server.envelope import envelope_response, error_response
+from ..state import MockState
+from ..tasks.handler import TaskResult
+from . import ADMIN_PREFIX
+from .faults import FaultSpecError, drop_connection, wait_or_disconnect
+
+
+class Gateway:
+    """Journal, latency and faults for every HTTP request but /__admin ones."""
+
+    def __init__(self, app: ASGIApp, state: MockState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        journal, faults = self.state.journal, self.state.faults
+        body, complete = await self._read_body(receive)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        method = scope.get("method", "")
+        query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            entry = journal.record(method=method, path=path, query=query, headers=headers, body=body)
+        except Exception:  # journaling must never break a request
+            entry = journal.record(method=method, path=path, query=query, headers=headers)
+        lower = {k.lower(): v for k, v in headers}
+        is_api = method == "POST" and path.rstrip("/") == API_PATH
+        try:
+            decision = faults.decide(lower, api_request=is_api)
+        except FaultSpecError as exc:
+            journal.set_status(entry, 400)
+            await error_response(400, E.INVALID_REQUEST_BODY, str(exc))(scope, receive, send)
+            return
+        if decision.latency_ms and await self._hold(decision.latency_ms / 1000, scope, receive, send, body):
+            journal.set_status(entry, None, "client disconnected during injected latency")
+            return
+        fault = decision.fault
+        if fault == "reset":
+            journal.set_status(entry, None, "connection reset (injected)")
+            await drop_connection(send)
+            return
+        if fault == "timeout":
+            journal.set_status(entry, None, "held (injected timeout)")
+            if await self._hold(faults.timeout_hold_s, scope, receive, send, body):
+                return
+            fault = "504"
+        if fault is not None:
+            response = self._fault_response(fault, body)
+            journal.set_status(entry, response.status_code, f"injected fault {decision.fault}")
+            await response(scope, receive, send)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": not complete}
+            return await receive()
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                journal.set_status(entry, message["status"])
+            await send(message)
+
+        await self.app(scope, replay, send_and_note)
+
+    async def _hold(self, seconds: float, scope: Scope, receive: Receive, send: Send, body: bytes) -> bool:
+        """Wait out an injected delay; True when the request is over (client gone, or shutdown).
+
+        On server shutdown (uvicorn cancels requests still running after its grace
+        period) the client gets a Runware-shaped 503 instead of a bare 500.
+        """
+        try:
+            return await wait_or_disconnect(seconds, receive)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._fault_response("503", body)(scope, receive, send)
+            return True
+
+    def _fault_response(self, fault: str, body: bytes) -> Response:
+        status, errors, headers = self.state.faults.answer(fault, body)
+        return envelope_response([TaskResult(errors=errors, status=status)], headers)
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+        """The request body, read up to one byte past the limit (the app answers 413)."""
+        chunks: list[bytes] = []
+        total = 0
+        limit = self.state.config.max_body_bytes
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks), True
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            total += len(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks), True
+            if total > limit:
+                return b"".join(chunks), False

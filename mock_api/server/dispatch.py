@@ -1,0 +1,124 @@
+"""The one pipeline every transport hands its payload to.
+
+A payload (a REST body or a WebSocket message) is decoded into a batch of 1 to
+100 tasks, the batch authenticated, then each task validated with
+``api_schema.parse_task`` and handed to the handler for its taskType. Each task
+succeeds or fails on its own; a bug in a handler becomes that task's serverError
+item, never a traceback on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from api_schema import errors as E
+from api_schema import parse_task
+
+from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
+from ..tasks.inference import handle_image_inference
+from ..tasks.lookup import handle_get_response, handle_get_task_details
+from ..tasks.session import handle_authentication, handle_ping
+from ..tasks.upload import handle_image_upload
+from .auth import authenticate
+
+log = logging.getLogger("mock_api")
+
+MAX_TASKS_PER_REQUEST = 100
+
+HANDLERS: dict[str, Handler] = {
+    "authentication": handle_authentication,
+    "ping": handle_ping,
+    "imageInference": handle_image_inference,
+    "imageUpload": handle_image_upload,
+    "getResponse": handle_get_response,
+    "getTaskDetails": handle_get_task_details,
+}
+
+
+class BatchError(Exception):
+    """A payload that is not a batch of tasks; ``result`` is the answer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.result = failed(status, code, message)
+
+
+def too_large(limit: int) -> BatchError:
+    return BatchError(413, E.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
+    """The tasks of a payload; BatchError when it is too large, not JSON or not 1..100 tasks."""
+    size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise too_large(limit)
+    if not payload.strip():
+        raise BatchError(400, E.INVALID_REQUEST_BODY, "Request body is empty: send a JSON array of tasks.")
+    try:
+        tasks = json.loads(payload, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
+        detail = (
+            f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise BatchError(400, E.INVALID_REQUEST_BODY, f"Request body is not valid JSON{detail}.") from None
+    if not isinstance(tasks, list):
+        raise BatchError(
+            400,
+            E.INVALID_REQUEST_BODY,
+            f"Request body must be a JSON array of tasks (got a JSON {type(tasks).__name__}).",
+        )
+    if not tasks:
+        raise BatchError(
+            400, E.INVALID_REQUEST_BODY, "Request body is an empty array: send at least one task."
+        )
+    if len(tasks) > MAX_TASKS_PER_REQUEST:
+        raise BatchError(400, E.INVALID_REQUEST_BODY, f"At most {MAX_TASKS_PER_REQUEST} tasks per request.")
+    return tasks
+
+
+async def dispatch(ctx: RequestContext, raw: Any) -> TaskResult:
+    """One task: validated, then answered by its handler."""
+    task, errors = parse_task(raw)
+    if task is None:
+        return TaskResult(errors=errors, status=400)
+    task_type: str = task.task_type  # type: ignore[attr-defined]
+    task_uuid: str | None = getattr(task, "task_uuid", None)
+    handler = HANDLERS.get(task_type)
+    if handler is None:
+        return failed(
+            400,
+            E.UNKNOWN_TASK_TYPE,
+            f"taskType {task_type!r} is not supported by this mock.",
+            parameter="taskType",
+            task_type=task_type,
+            task_uuid=task_uuid,
+        )
+    try:
+        return await handler(ctx, task)
+    except Exception as exc:  # a bug in the mock: the client still gets a Runware-shaped answer
+        log.error("unexpected error in a %s task", task_type, exc_info=exc)
+        return internal_error(exc, task_type=task_type, task_uuid=task_uuid)
+
+
+async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskResult]:
+    """The results of one payload, task by task; a refused batch yields its one error result."""
+    try:
+        tasks = decode_batch(payload, ctx.state.config.max_body_bytes)
+    except BatchError as exc:
+        yield exc.result
+        return
+    denied = authenticate(ctx, tasks)
+    if denied is not None:
+        yield denied
+        return
+    for raw in tasks:
+        yield await dispatch(ctx, raw)

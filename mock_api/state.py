@@ -1,0 +1,83 @@
+"""Everything one mock instance remembers, in one object.
+
+``MockState`` owns the replay store, the image store, the jobs, the fault plans,
+the journal, the outbound sender, the random source and the background tasks;
+``reset()`` forgets what a run accumulated and ``aclose()`` stops it all. Routes
+reach it with ``state_of(request)`` (``create_app`` puts it on ``app.state.mock``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Coroutine
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from .config import MockConfig
+from .control.faults import FaultInjector
+from .control.journal import Journal
+from .engine.replay import ReplayStore
+from .images.store import ImageStore
+from .jobs import JobStore
+from .outbound import Outbound, OutboundPolicy
+
+
+class MockState:
+    """All state of one app instance."""
+
+    def __init__(self, config: MockConfig) -> None:
+        self.config = config
+        self.replay = ReplayStore.load(config.replay_dirs)  # raises ValueError naming a bad file
+        self.store = ImageStore(config)
+        self.rng = random.Random(config.random_seed)
+        self.jobs = JobStore(speed=config.speed, ttl_s=config.job_ttl_s, max_jobs=config.max_jobs)
+        self.faults = FaultInjector(
+            latency_ms=config.latency_ms,
+            rate=config.fault_rate,
+            seed=config.fault_seed,
+            kinds=config.fault_kinds,
+            timeout_hold_s=config.fault_timeout_s,
+        )
+        self.journal = Journal(max_entries=config.journal_size)
+        self.outbound = Outbound(
+            OutboundPolicy(config.allow_outbound),
+            timeout_s=config.outbound_timeout_s,
+            backoff_s=config.webhook_backoff_s,
+        )
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a background coroutine (an upload after a sync answer), keeping a reference to it."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _cancel_background(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+
+    async def reset(self) -> None:
+        """Forget everything a run accumulated: images, jobs, taskUUIDs, journal, faults, deliveries."""
+        self._cancel_background()
+        self.store.clear()
+        self.rng = random.Random(self.config.random_seed)
+        await self.jobs.reset()
+        self.faults.reset()
+        self.journal.clear()
+        self.outbound.clear()
+
+    async def aclose(self) -> None:
+        """Stop background work and close outbound connections (server shutdown)."""
+        self._cancel_background()
+        await self.jobs.close()
+        await self.outbound.aclose()
+
+
+def state_of(connection: HTTPConnection) -> MockState:
+    """The state of the app serving a request or WebSocket."""
+    state = connection.app.state.mock
+    if not isinstance(state, MockState):
+        raise TypeError("this app was not made by mock_api.create_app")
+    return state
