@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="let webhooks/uploads reach HOST (a name, IP or network; '*' = anywhere) besides loopback",
     )
+    p.add_argument(
+        "--cors",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let browser pages from ORIGIN (e.g. http://localhost:5173; '*' = any) call the API "
+        "and fetch images (repeatable; never /__admin)",
+    )
     return p
 
 
@@ -117,6 +125,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fault_kinds=[k.strip() for k in args.fault_kinds.split(",") if k.strip()],
         fault_timeout_s=args.fault_timeout_s,
         allow_outbound=list(args.allow_outbound),
+        cors_origins=list(args.cors),
     )
 
 

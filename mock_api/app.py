@@ -16,9 +16,11 @@ from starlette.types import ASGIApp
 
 from .config import MockConfig
 from .control import admin
+from .control.faults import KeepRawSend
 from .control.gateway import Gateway
 from .control.journal import redact_access_log
 from .server import rest, ws
+from .server.cors import ApiCORS
 from .server.errors import EXCEPTION_HANDLERS
 from .server.openapi import component_schemas
 from .state import MockState
@@ -32,7 +34,12 @@ class MockApp(FastAPI):
         # ``add_middleware`` middleware: those run inside Starlette's
         # ServerErrorMiddleware, which wraps ``send``, and an injected ``reset``
         # needs uvicorn's own ``send`` to reach the connection and abort it.
-        return Gateway(super().build_middleware_stack(), self.state.mock)
+        state: MockState = self.state.mock
+        stack: ASGIApp = Gateway(super().build_middleware_stack(), state)
+        if state.config.cors_origins:
+            # Outside the gateway, so injected faults carry the CORS headers too.
+            stack = ApiCORS(stack, state.config.cors_origins)
+        return KeepRawSend(stack)
 
     def openapi(self) -> dict[str, Any]:
         # POST /v1 reads its body by hand, so FastAPI cannot see the task models it refers to.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MB = 1024 * 1024
 
@@ -63,9 +64,13 @@ class MockConfig:
     journal_size: int = 1000
     # A WebSocket with no message for this long is closed, as the live API does.
     ws_idle_s: float = 120.0
+    # Browser origins allowed to call the API and fetch images (CORS); empty = CORS off,
+    # "*" = any origin. Never applies to /__admin.
+    cors_origins: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.replay_dirs = [Path(p) for p in self.replay_dirs]
+        self.cors_origins = [check_origin(o.strip()) for o in self.cors_origins if o.strip()]
         for name in ("max_body_bytes", "cache_max_bytes", "sources_max_bytes", "max_reference_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -77,6 +82,19 @@ class MockConfig:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
         if self.require_key is not None and not self.require_key:
             raise ValueError("require_key must be a non-empty string or None")
+
+
+def check_origin(origin: str) -> str:
+    """``origin`` as configured, or ValueError: ``*`` or ``scheme://host[:port]`` and nothing else."""
+    if origin == "*":
+        return origin
+    origin = origin.rstrip("/")
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ValueError(
+            f"a CORS origin is '*' or scheme://host[:port], e.g. http://localhost:5173 (got {origin!r})"
+        )
+    return origin
 
 
 # The defaults, for code that needs one of them without a config at hand. Read only.

@@ -119,11 +119,13 @@ def test_the_runtime_requirements_are_requirements_txt(installed: Path, tmp_path
     assert declared == {Requirement(line) for line in wanted}
 
 
-def test_runware_mock_serves_with_the_installed_images(installed: Path, tmp_path: Path):
+@pytest.mark.parametrize("cors", [False, True])
+def test_runware_mock_serves_with_the_installed_images(installed: Path, tmp_path: Path, cors: bool):
     port = free_port()
     env = quiet_env()
     env.pop("PYTHONPATH", None)
-    argv = ["--port", str(port), "--log-level", "warning"]
+    origin = "http://localhost:5173"
+    argv = ["--port", str(port), "--log-level", "warning", *(["--cors", origin] if cors else [])]
     with run_server(
         argv,
         port=port,
@@ -140,7 +142,13 @@ def test_runware_mock_serves_with_the_installed_images(installed: Path, tmp_path
         )
         assert answer.status_code == 200, answer.text
         image = httpx.get(answer.json()["data"][0]["imageURL"], timeout=60)
+        preflight = httpx.options(
+            server.url + "/v1",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+            timeout=30,
+        )
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert preflight.headers.get("access-control-allow-origin") == (origin if cors else None)
 
 
 def _documented_i2i() -> dict:

@@ -21,7 +21,7 @@ from ..server.envelope import envelope_response, error_response
 from ..state import MockState
 from ..tasks.handler import TaskResult
 from . import ADMIN_PREFIX
-from .faults import FaultSpecError, drop_connection, wait_or_disconnect
+from .faults import RAW_SEND, FaultSpecError, drop_connection, wait_or_disconnect
 
 
 class Gateway:
@@ -59,7 +59,7 @@ class Gateway:
         fault = decision.fault
         if fault == "reset":
             journal.set_status(entry, None, "connection reset (injected)")
-            await drop_connection(send)
+            await drop_connection(scope.get(RAW_SEND, send))
             return
         if fault == "timeout":
             journal.set_status(entry, None, "held (injected timeout)")
