@@ -4,6 +4,7 @@ recording replayed by ``python -m mock_api --replay``, and every way it can fail
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import shutil
 import subprocess
@@ -135,6 +136,39 @@ async def test_a_failing_ocr_import_is_not_available(monkeypatch: pytest.MonkeyP
     assert [i.state for i in run.images] == ["not available", "not available"]
     assert "ModuleNotFoundError: import of rapidocr_onnxruntime halted" in run.images[0].why
     assert run.summary().startswith("Text check: not available: ModuleNotFoundError")
+
+
+def test_a_missing_system_library_is_not_available(tmp_path: Path) -> None:
+    # A machine without packages.txt's libraries: opencv-python (the GUI build) cannot load
+    # libGL. Hidden here by mounting an empty file over it in a mount namespace of the child's own.
+    libgl = Path("/lib/x86_64-linux-gnu/libGL.so.1").resolve()
+    if not libgl.is_file() or not shutil.which("unshare"):
+        pytest.skip("needs libGL at its Debian path and unshare")
+    try:
+        importlib.metadata.distribution("opencv-python")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("opencv-python-headless needs no libGL")
+    script = tmp_path / "no_libgl.py"
+    script.write_text(
+        "from PIL import Image\n"
+        "from demo.textcheck import TextChecker\n"
+        "print(TextChecker().check_images_sync('\"OPEN\"', [Image.new('RGB', (64, 64))]).summary())\n",
+        encoding="utf-8",
+    )
+    hide = f"mount --bind /dev/null {libgl} && exec {sys.executable} {script}"
+    out = subprocess.run(
+        ["unshare", "--mount", "sh", "-c", hide],
+        cwd=ROOT,
+        env=quiet_env(PYTHONPATH=str(ROOT), HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if "mount" in out.stderr and out.returncode != 0:
+        pytest.skip(f"cannot make a mount namespace here: {out.stderr.strip()[:200]}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("Text check: not available: ImportError: "), out.stdout
+    assert "libGL.so.1" in out.stdout
 
 
 async def test_the_ocr_raising_mid_read_is_not_available(monkeypatch: pytest.MonkeyPatch) -> None:
