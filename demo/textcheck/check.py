@@ -70,19 +70,20 @@ class TextChecker:
             settings = load_settings()
         return cls(enabled=settings.text_check)
 
-    def _skipped(self, asked: tuple[str, ...], label: str | int) -> ImageCheck | None:
+    def _skipped(self, prompt: str, label: str | int) -> ImageCheck | None:
+        """The answer when there is nothing to read: the check is off, or nothing is quoted."""
         if not self.enabled:
-            return ImageCheck(label, asked, state="off", why=f"{SWITCH}=0")
-        if not asked:
-            return ImageCheck(label, asked, state="no text")
+            return ImageCheck(label, asked_strings(prompt), state="off", why=f"{SWITCH}=0")
+        if not asked_strings(prompt):
+            return ImageCheck(label, (), state="no text")
         return None
 
     def check_image_sync(self, prompt: str, image: ImageInput, label: str | int = 1) -> ImageCheck:
         """Check one image in this thread (blocking; use ``check_image`` from async code)."""
-        asked = asked_strings(prompt)
-        skipped = self._skipped(asked, label)
+        skipped = self._skipped(prompt, label)
         if skipped is not None:
             return skipped
+        asked = asked_strings(prompt)
         start = time.perf_counter()
         try:
             lines = self.engine.read(image)
@@ -101,17 +102,16 @@ class TextChecker:
 
     async def check_image(self, prompt: str, image: ImageInput, label: str | int = 1) -> ImageCheck:
         """Check one image on the engine's pool (at most WORKERS at a time, process-wide)."""
-        asked = asked_strings(prompt)
-        skipped = self._skipped(asked, label)
+        skipped = self._skipped(prompt, label)
         if skipped is not None:
-            return skipped
+            return skipped  # answered at once, without a thread
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
                 self.engine.executor, self.check_image_sync, prompt, image, label
             )
         except RuntimeError as exc:  # the pool was shut down (interpreter exit)
-            return ImageCheck(label, asked, state="not available", why=str(exc))
+            return ImageCheck(label, asked_strings(prompt), state="not available", why=str(exc))
 
     async def check_images(
         self, prompt: str, images: Sequence[ImageInput], labels: Sequence[str | int] | None = None

@@ -8,6 +8,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from demo.textcheck import OcrEngine, TextChecker, shared_engine
+from mock_api.render import PreviewSpec, render_bytes
+from mock_api.signs import fallback_font_path
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +34,12 @@ def lettering(lines: list[str], size: tuple[int, int] = (640, 400), fmt: str = "
     buf = io.BytesIO()
     img.save(buf, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
     return buf.getvalue()
+
+
+def preview(prompt: str, width: int = 768, height: int = 512, fmt: str = "JPG") -> bytes:
+    """The mock's preview picture of this prompt, as the mock serves it."""
+    return render_bytes(PreviewSpec(prompt, width, height, seed=11), fmt, 90)
+
+
+def has_cjk_font() -> bool:
+    return fallback_font_path() is not None

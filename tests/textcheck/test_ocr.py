@@ -21,18 +21,12 @@ from api_schema import MODEL_ID
 from demo.settings import load_settings
 from demo.textcheck import OcrEngine, TextChecker
 from demo.textcheck.engine import WORKERS
-from mock_api import signs
-from mock_api.render import PreviewSpec, render_bytes
 from mock_api.testing import AUTH, ROOT, quiet_env, spawn_mock
 
-from .conftest import lettering
+from .conftest import has_cjk_font, lettering, preview
 
 LATIN = 'A bakery window with a sign that reads "FRESH BREAD" and a chalkboard "OPEN 7-19"'
 CHINESE = "一家面包店的招牌写着“开放”，门口挂着「欢迎光临」"
-
-
-def preview(prompt: str, width: int = 768, height: int = 512, fmt: str = "JPG") -> bytes:
-    return render_bytes(PreviewSpec(prompt, width, height, seed=11), fmt, 90)
 
 
 async def test_latin_quoted_strings_in_a_mock_preview_read_back(checker: TextChecker) -> None:
@@ -45,7 +39,7 @@ async def test_latin_quoted_strings_in_a_mock_preview_read_back(checker: TextChe
 
 
 async def test_chinese_quoted_strings_in_a_mock_preview_read_back(checker: TextChecker) -> None:
-    if signs.fallback_font_path() is None:
+    if not has_cjk_font():
         pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
     run = await checker.check_images(CHINESE, [preview(CHINESE, fmt="PNG")])
     assert [(r.asked, r.read, r.ok) for r in run.images[0].rows] == [
@@ -259,17 +253,19 @@ def test_models_come_from_the_wheel_and_nothing_is_downloaded(tmp_path: Path) ->
     # onnxruntime telemetry device id.
     home = tmp_path / "home"
     home.mkdir()
+    picture = tmp_path / "preview.png"
+    picture.write_bytes(preview('a sign "OPEN LATE"', 512, 384, "PNG"))
     script = tmp_path / "offline.py"
     script.write_text(
         "import socket\n"
         "def refuse(*a, **k): raise OSError('network is off in this test')\n"
         "socket.socket.connect = socket.socket.connect_ex = refuse\n"
         "socket.create_connection = socket.getaddrinfo = refuse\n"
-        "from mock_api.render import PreviewSpec, render_bytes\n"
+        "import sys\n"
+        "from pathlib import Path\n"
         "from demo.textcheck import OcrEngine, TextChecker\n"
-        "prompt = 'a sign \"OPEN LATE\"'\n"
-        "image = render_bytes(PreviewSpec(prompt, 512, 384, 1), 'PNG', 90)\n"
-        "print(TextChecker(OcrEngine()).check_images_sync(prompt, [image]).summary())\n"
+        "image = Path(sys.argv[1]).read_bytes()\n"
+        "print(TextChecker(OcrEngine()).check_images_sync('a sign \"OPEN LATE\"', [image]).summary())\n"
         "print(*OcrEngine.model_paths(), sep='\\n')\n",
         encoding="utf-8",
     )
@@ -279,7 +275,7 @@ def test_models_come_from_the_wheel_and_nothing_is_downloaded(tmp_path: Path) ->
         k: v for k, v in quiet_env(PYTHONPATH=str(ROOT), HOME=str(home)).items() if not k.startswith("ORT_")
     }
     out = subprocess.run(
-        [*isolate, sys.executable, str(script)],
+        [*isolate, sys.executable, str(script), str(picture)],
         cwd=ROOT,
         env=env,
         capture_output=True,
