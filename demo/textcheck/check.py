@@ -128,7 +128,8 @@ class TextChecker:
     def check_images_sync(
         self, prompt: str, images: Sequence[ImageInput], labels: Sequence[str | int] | None = None
     ) -> RunCheck:
-        """``check_images`` for synchronous callers (blocks; the same pool and bound)."""
+        """``check_images`` for synchronous callers (blocks; the same pool and bound).
+        Not from inside the engine's own pool: it waits for that pool's workers."""
         labels = list(labels) if labels is not None else list(range(1, len(images) + 1))
         if len(labels) != len(images):
             raise ValueError("one label per image")
