@@ -14,9 +14,15 @@ import unicodedata
 # A straight single quote only opens after a non-word character and only closes before
 # one, which keeps apostrophes ("don't", "Z.ai's", "travelers' maps") out. Empty pairs
 # still match, so "" does not shift the pairing of the quotes after it.
+# Chinese and Japanese prompts quote with corner brackets 「」『』, book-title marks 《》
+# (a title to be written on a cover or poster) or full-width straight quotes ＂＂.
 _QUOTED = re.compile(
     r'"(?P<dq>[^"\n]{0,200}?)"'
     r"|“(?P<cq>[^”\n]{0,200}?)”"
+    r"|「(?P<cb>[^」\n]{0,200}?)」"
+    r"|『(?P<wb>[^』\n]{0,200}?)』"
+    r"|《(?P<bt>[^》\n]{0,200}?)》"
+    r"|＂(?P<fq>[^＂\n]{0,200}?)＂"
     r"|‘(?P<cs>(?:(?!’(?!\w))[^\n]){1,200}?)’(?!\w)"
     r"|(?<!\w)'(?=\S)(?P<sq>(?:(?!'(?!\w))[^\n]){2,200}?)(?<=\S)'(?!\w)"
 )
@@ -26,7 +32,7 @@ def quoted_strings(prompt: str) -> list[str]:
     """The texts the prompt asks to see written, in order, without duplicates."""
     found: list[str] = []
     for match in _QUOTED.finditer(prompt or ""):
-        text = printable(next(g for g in match.groups() if g is not None)).strip(" ,;:")
+        text = printable(next(g for g in match.groups() if g is not None)).strip(" ,;:，；：、")
         if text and text not in found:
             found.append(text)
     return found

@@ -14,6 +14,7 @@ RUNWARE_TIMEOUT        seconds per HTTP call (default 30)
 RUNWARE_DEADLINE       seconds per generation, polling included (default 300)
 RUNWARE_MAX_RETRIES    retries of a transient failure (default 3)
 RUNWARE_RECORD_DIR     record every exchange into this folder (see README, "Recording")
+GLM_IMAGE_TEXT_CHECK   1 | 0: read the quoted text back from each result with OCR (default 1)
 =====================  =========================================================
 """
 
@@ -46,6 +47,7 @@ ENV_NAMES = {
     "deadline": "RUNWARE_DEADLINE",
     "max_retries": "RUNWARE_MAX_RETRIES",
     "record_dir": "RUNWARE_RECORD_DIR",
+    "text_check": "GLM_IMAGE_TEXT_CHECK",
 }
 
 
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     deadline: float = Field(300.0, gt=0, le=86400, validation_alias=ENV_NAMES["deadline"])
     max_retries: int = Field(3, ge=0, le=10, validation_alias=ENV_NAMES["max_retries"])
     record_dir: Path | None = Field(None, validation_alias=ENV_NAMES["record_dir"])
+    text_check: bool = Field(True, validation_alias=ENV_NAMES["text_check"])
 
     @field_validator("backend", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ a hash of prompt and seed. Everything is deterministic: the same spec gives the 
 pixels and the same encoded bytes, so recordings and tests can compare them.
 
 This module composes and encodes the picture; what the signs say and how they are laid
-out is in mock_api.signs, reference decoding and the stand-ins in mock_api.references.
+out is in mock_api.images.signs, reference decoding and the stand-ins in mock_api.images.references.
 
 Speed: the background is composed at about 96 px and upscaled once; signs and the
 caption are drawn straight onto the full-size image; WEBP uses libwebp's fastest method.
@@ -38,6 +38,7 @@ from .signs import (
     drawable,
     excerpt,
     fit_text,
+    font_for,
     line_height_unit,
     lines_for,
     load_font,
@@ -165,8 +166,7 @@ class _Sign:
 
 
 def _place_sign(cx: float, cy: float, lines: tuple[str, ...], size: int, style: _Style) -> _Sign:
-    font = load_font(size)
-    text_w = max(font.getlength(line) for line in lines) + 2 * stroke_width(size)
+    text_w = max(font_for(line, size).getlength(line) for line in lines) + 2 * stroke_width(size)
     w = text_w + 2 * PAD_X * size
     h = block_unit(lines)[1] * size
     box = (round(cx - w / 2), round(cy - h / 2), round(cx + w / 2), round(cy + h / 2))
@@ -186,10 +186,11 @@ def _draw_sign(img: Image.Image, sign: _Sign) -> None:
             outline=style.rule,
             width=max(1, round(size * 0.045)),
         )
-    font, stroke = load_font(size), stroke_width(size)
+    stroke = stroke_width(size)
     cx = (x0 + x1) / 2
     y = y0 + PAD_Y * size
     for line in sign.lines:
+        font = font_for(line, size)
         draw.text(
             (cx, y), line, font=font, fill=style.ink, anchor="ma", stroke_width=stroke, stroke_fill=style.ink
         )

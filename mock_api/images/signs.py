@@ -3,7 +3,7 @@ measuring and line splitting, and the layout planner that picks the grid and com
 size that make the most signs readable. Which texts the signs say is
 ``api_schema.quotes`` (one rule, shared with the demo's text check).
 
-Pure text and geometry: nothing here draws. mock_api.render places and paints the signs.
+Pure text and geometry: nothing here draws. mock_api.images.render places and paints the signs.
 """
 
 from __future__ import annotations
@@ -50,6 +50,47 @@ def load_font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)  # type: ignore[return-value]
 
 
+# Installed fonts for the scripts the bundled one lacks (Chinese, Japanese, Korean), tried
+# in order: Debian's fonts-wqy-zenhei, then fonts-noto-cjk. A string the bundled font
+# can draw never uses them, so Latin previews are the same wherever they are rendered.
+FALLBACK_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
+
+
+@lru_cache(maxsize=1)
+def fallback_font_path() -> str | None:
+    """The first installed font of FALLBACK_FONTS that loads, or None."""
+    for path in FALLBACK_FONTS:
+        try:
+            ImageFont.truetype(path, 20)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+@lru_cache(maxsize=128)
+def _fallback_font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(fallback_font_path(), size)
+
+
+@lru_cache(maxsize=4096)
+def _fallback_has(ch: str) -> bool:
+    font = _fallback_font(20)
+    return bytes(font.getmask(ch)) != bytes(font.getmask("\u0378"))  # an unassigned code point
+
+
+def font_for(text: str, size: int) -> ImageFont.FreeTypeFont:
+    """The font a string is measured and drawn with: the bundled one, unless the string
+    has characters only the installed fallback font can draw."""
+    if fallback_font_path() and any(not _has_glyph(ch) and _fallback_has(ch) for ch in text):
+        return _fallback_font(size)
+    return load_font(size)
+
+
 # Letters the bundled font lacks that have a plain spelling it does have.
 _SPELLINGS = {
     "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
@@ -92,7 +133,7 @@ def line_height_unit() -> float:
 
 @lru_cache(maxsize=4096)
 def _width_unit(text: str) -> float:
-    return load_font(_UNIT).getlength(text) / _UNIT
+    return font_for(text, _UNIT).getlength(text) / _UNIT
 
 
 @lru_cache(maxsize=1024)
@@ -219,21 +260,19 @@ def stroke_width(size: int) -> int:
 
 def lines_for(text: str, size: int, cell_w: float, cell_h: float) -> tuple[str, ...] | None:
     """The fewest lines that fit the cell at this size, measured with the real font."""
-    font = load_font(size)
     room_w = cell_w - 2 * PAD_X * size - 2 * stroke_width(size)
     for k in range(1, _max_lines(text) + 1):
         lines = _split(text, k)
         if block_unit(lines)[1] * size > cell_h:
             break
-        if all(font.getlength(line) <= room_w for line in lines):
+        if all(font_for(line, size).getlength(line) <= room_w for line in lines):
             return lines
     return None
 
 
 def truncated_lines(text: str, size: int, cell_w: float, cell_h: float) -> tuple[str, ...]:
     """Last resort for tiny cells: as many lines as fit, each cut with an ellipsis."""
-    font = load_font(size)
     rows_fit = max(1, int((cell_h / size - 2 * PAD_Y + LINE_GAP) / (line_height_unit() + LINE_GAP)))
     lines = _split(text, min(rows_fit, _max_lines(text)))
     room_w = max(size, cell_w - 2 * PAD_X * size - 2 * stroke_width(size))
-    return tuple(fit_text(line, font, room_w) for line in lines)
+    return tuple(fit_text(line, font_for(line, size), room_w) for line in lines)

@@ -14,6 +14,7 @@ from PIL import Image, ImageStat
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, load_examples
 from api_schema.quotes import quoted_strings
+from mock_api.images import signs
 from mock_api.images.references import MAX_REFERENCE_PIXELS, load_reference, standin_reference
 from mock_api.images.render import PreviewSpec, encode_image, render_bytes, render_preview
 from mock_api.images.signs import drawable
@@ -239,10 +240,63 @@ def test_quoted_strings_of_the_documented_examples() -> None:
         ('empty "" and blank " " quotes', []),
         ('invisible "\u200b\u200b" and "tab\there\x00" and "a\ud800b"', ["tab here", "ab"]),
         ("", []),
+        # Chinese and Japanese quoting: curly quotes, corner brackets, book titles, full-width quotes.
+        ("海报上写着“开放”，门口挂着「营业中」", ["开放", "营业中"]),
+        ("封面《三体》，『夜市』和＂欢迎＂", ["三体", "夜市", "欢迎"]),
+        ("「看板」の『東京』", ["看板", "東京"]),
+        ("“开放，” and “营业：”", ["开放", "营业"]),
+        ("「nested “quotes” inside」 and 《》", ["nested “quotes” inside"]),
+        ("unbalanced 「never closes and 《open", []),
     ],
 )
 def test_quoted_strings_tricky_cases(prompt: str, expected: list[str]) -> None:
     assert quoted_strings(prompt) == expected
+
+
+@pytest.fixture
+def no_fallback_font(monkeypatch: pytest.MonkeyPatch):
+    """The renderer as on a machine with no CJK font installed."""
+    monkeypatch.setattr(signs, "FALLBACK_FONTS", ())
+    signs.fallback_font_path.cache_clear()
+    yield
+    monkeypatch.undo()
+    signs.fallback_font_path.cache_clear()
+
+
+def _renders(prompts: tuple[str, ...]) -> list[bytes]:
+    return [render_bytes(PreviewSpec(p, 512, 384, seed=5), "PNG", 90) for p in prompts]
+
+
+CJK_PROMPT = '一张海报，上面写着“开放”和“欢迎光临”, and "OPEN"'
+LATIN = (PROMPT, '"Café Straße" and "5 € — OK"', "no quotes at all")
+
+
+@pytest.fixture
+def with_cjk_font():
+    if signs.fallback_font_path() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
+
+
+def test_latin_previews_never_use_the_fallback_font(with_cjk_font, request) -> None:
+    # The fallback font is only for what the bundled one cannot draw, so installing it
+    # leaves Latin previews (and recordings, and tests comparing bytes) as they were.
+    assert signs.font_for(drawable("Café OK"), 40) is signs.load_font(40)
+    installed = _renders(LATIN)
+    request.getfixturevalue("no_fallback_font")
+    assert _renders(LATIN) == installed
+
+
+def test_chinese_is_drawn_with_the_installed_cjk_font(with_cjk_font, request) -> None:
+    assert signs.font_for("开放", 40).getname()[0] != signs.load_font(40).getname()[0]
+    installed = _renders((CJK_PROMPT,))
+    request.getfixturevalue("no_fallback_font")
+    assert _renders((CJK_PROMPT,)) != installed  # glyphs, not the bundled font's boxes
+
+
+def test_without_a_cjk_font_chinese_renders_as_before(no_fallback_font) -> None:
+    assert signs.fallback_font_path() is None
+    assert signs.font_for("开放", 40) is signs.load_font(40)
+    assert render_preview(PreviewSpec(CJK_PROMPT, 512, 384, seed=2)).size == (512, 384)
 
 
 def test_accented_latin_is_drawn_without_accents_rather_than_as_boxes() -> None:
