@@ -1,7 +1,7 @@
 """The mock side by side with Stoplight Prism, both serving the first documented example.
 
     python -m benchmarks --only vs-prism
-    python -m benchmarks.vs_prism                      # 3 rounds x 10 s after a 3 s warm-up each
+    python -m benchmarks.vs_prism                      # 3 rounds x 10 s after a 10 s warm-up each
     python -m benchmarks.vs_prism --rounds 1 --seconds 5 --profile /tmp/mock-profile.txt
 
 Both servers run at once on loopback: ``python -m mock_api`` replaying the documented
@@ -55,13 +55,14 @@ UNITS = {"cpu_ms_per_request": "ms CPU/request", "rate": "req/s", "p50_ms": "ms"
 class Settings:
     rounds: int = 3
     seconds: float = 10.0
-    warmup: float = 3.0
+    # Node's JIT needs a few thousand requests: after 3 s Prism's first timed run was a third slower.
+    warmup: float = 10.0
     connections: int = CONNECTIONS
     threads: int = THREADS
     profile: Path | None = None  # py-spy output of one extra, mock-only run (after the timed ones)
 
 
-QUICK = Settings(rounds=2, seconds=4.0, warmup=2.0)
+QUICK = Settings(rounds=2, seconds=4.0, warmup=4.0)
 
 
 def expected_mock_answer(documented: dict[str, Any], task_uuid: str, base_url: str) -> dict[str, Any]:
