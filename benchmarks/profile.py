@@ -80,9 +80,9 @@ def _name_of(frame: str) -> str:
 
 
 def _file_of(frame: str) -> str:
-    # "name (path:line)" -> "path"
+    # "name (path:line)" -> "path"; a native frame may have no line: "write (libc.so.6)".
     start = frame.rfind(" (")
-    return frame[start + 2 :].rsplit(":", 1)[0] if start >= 0 else ""
+    return frame[start + 2 :].rstrip(")").rsplit(":", 1)[0] if start >= 0 else ""
 
 
 def _layer(stack: list[str]) -> str:
@@ -140,7 +140,8 @@ def summarize(raw: str, top: int = 15) -> dict[str, Any]:
 
     # Frames on (nearly) every stack, the interpreter's and the loop's, say nothing.
     ceiling = 0.97 * max(inclusive.values())
-    busy = [(n, s) for n, s in shares(inclusive) if s * total < ceiling][:top]
+    python = [(n, s) for n, s in shares(inclusive) if n.endswith(".py)")]  # not the loop's C frames
+    busy = [(n, s) for n, s in python if s * total < ceiling][:top]
     outside = total - layers[SYSCALL]
     return {
         "samples": total,

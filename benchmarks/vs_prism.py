@@ -1,7 +1,7 @@
 """The mock side by side with Stoplight Prism, both serving the first documented example.
 
     python -m benchmarks --only vs-prism
-    python -m benchmarks.vs_prism                      # 3 rounds x 10 s after a 10 s warm-up each
+    python -m benchmarks.vs_prism                      # 3 rounds x 10 s after a 20 s warm-up each
     python -m benchmarks.vs_prism --rounds 1 --seconds 5 --profile /tmp/mock-profile.txt
 
 Both servers run at once on loopback: ``python -m mock_api`` replaying the documented
@@ -55,14 +55,15 @@ UNITS = {"cpu_ms_per_request": "ms CPU/request", "rate": "req/s", "p50_ms": "ms"
 class Settings:
     rounds: int = 3
     seconds: float = 10.0
-    # Node's JIT needs a few thousand requests: after 3 s Prism's first timed run was a third slower.
-    warmup: float = 10.0
+    # Prism (Node's JIT, V8's heap sizing) reaches its steady speed after 15-20 s of load: its
+    # CPU per request fell from 2.3 to 0.85 ms over the first three 5-s runs, then stayed.
+    warmup: float = 20.0
     connections: int = CONNECTIONS
     threads: int = THREADS
     profile: Path | None = None  # py-spy output of one extra, mock-only run (after the timed ones)
 
 
-QUICK = Settings(rounds=2, seconds=4.0, warmup=4.0)
+QUICK = Settings(rounds=2, seconds=5.0, warmup=10.0)
 
 
 def expected_mock_answer(documented: dict[str, Any], task_uuid: str, base_url: str) -> dict[str, Any]:
@@ -193,6 +194,10 @@ def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list
             )
         )
     return out
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def skipped(reason: str) -> list[Result]:
