@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
+TOO_DEEP = "[not shown: nested too deep]"
 
 # Names (headers, JSON keys, query parameters) whose values are secrets.
 _SECRET_NAME = re.compile(
@@ -230,7 +231,9 @@ class Journal:
                 if any(form in shown for form in forms):
                     parsed = _scrub(parsed, secrets)
                     shown = json.dumps(parsed)
-            except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
+            except RecursionError:  # JSON nested too deep to walk: its escapes could hide a key
+                parsed, secrets, forms, shown = None, _secrets(found), [], TOO_DEEP
+            except ValueError:  # not JSON: kept as text, the apiKey pattern and known keys blanked
                 parsed = None
                 secrets = forms = _secrets(found)
                 shown = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), raw)

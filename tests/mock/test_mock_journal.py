@@ -78,6 +78,15 @@ def test_a_key_that_json_escapes_is_found_in_the_body_too() -> None:
     assert key not in json.dumps(entry, ensure_ascii=False)
 
 
+def test_json_too_deep_to_walk_is_not_kept_even_as_text() -> None:
+    # JSON escapes could spell the key in a way no text search finds ("\u0073" for "s").
+    key = "sk-secret-key-1"
+    body = "[" * 5000 + '"sk-\\u0073ecret-key-1"' + "]" * 5000
+    headers = [("Authorization", f"Bearer {key}")]
+    entry = Journal().record(method="POST", path="/v1", headers=headers, body=body)
+    assert entry["bodyIsJson"] is False and "ecret-key-1" not in json.dumps(entry)
+
+
 def test_url_userinfo_and_signatures_are_redacted() -> None:
     url = "https://user:pw@bucket.s3.amazonaws.com/o.png?X-Amz-Signature=abc&X-Amz-Expires=60"
     shown = redact_url(url)
