@@ -167,7 +167,8 @@ def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list
         ratio = statistics.median(ratios)
         mock_v = statistics.median(getattr(r, attr) for r in runs["mock"])
         prism_v = statistics.median(getattr(r, attr) for r in runs["prism"])
-        passed = None if op is None else (ratio <= limit if op == "<=" else ratio >= limit) and failures == 0
+        met = None if op is None else (ratio <= limit if op == "<=" else ratio >= limit)
+        passed = False if failures else met
         notes = (
             f"mock {mock_v:,.3g} / Prism {prism_v:,.3g} {UNITS[attr]}; {shape}; Prism {prism_version}; {load}"
         )
