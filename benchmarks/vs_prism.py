@@ -169,9 +169,8 @@ def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list
         prism_v = statistics.median(getattr(r, attr) for r in runs["prism"])
         met = None if op is None else (ratio <= limit if op == "<=" else ratio >= limit)
         passed = False if failures else met
-        notes = (
-            f"mock {mock_v:,.3g} / Prism {prism_v:,.3g} {UNITS[attr]}; {shape}; Prism {prism_version}; {load}"
-        )
+        values = f"mock {_num(mock_v)} / Prism {_num(prism_v)} {UNITS[attr]}"
+        notes = f"{values}; {shape}; Prism {prism_version}; {load}"
         if failures:
             notes = f"FAILED: {failures} non-2xx or socket errors; " + notes
         out.append(
