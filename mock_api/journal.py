@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
-TOO_DEEP = "[not shown: nested too deep]"
 
 # Names (headers, JSON keys, query parameters) whose values are secrets.
 _SECRET_NAME = re.compile(
@@ -86,6 +85,11 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
             value = REDACTED
         out[lower] = value if lower not in out else f"{out[lower]}, {value}"
     return out
+
+
+# A longer string inside a JSON body keeps its first 200 characters.
+MAX_STRING = 2000
+TOO_DEEP = "[not shown: nested too deep]"
 
 
 def _shorten(text: str) -> str:
@@ -187,7 +191,6 @@ class Journal:
     def __init__(self, max_entries: int = 1000, max_body_chars: int = 32 * 1024) -> None:
         self.max_entries = max_entries
         self.max_body_chars = max_body_chars
-        self.max_string = 2000  # a longer string inside a JSON body keeps its first 200 characters
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -220,11 +223,11 @@ class Journal:
             try:
                 box = [json.loads(raw)]  # a list around it: a bare string or number is walked alike
                 long: list[tuple[Any, Any]] = []
-                _redact_in_place(box, found, long, self.max_string)
+                _redact_in_place(box, found, long, MAX_STRING)
                 secrets = _secrets(found)
                 for container, key in long:  # scrubbed before cutting: no half secret is left
                     text = _scrub_text(container[key], secrets)
-                    container[key] = _shorten(text) if len(text) > self.max_string else text
+                    container[key] = _shorten(text) if len(text) > MAX_STRING else text
                 parsed = box[0]
                 shown = json.dumps(parsed)
                 forms = _json_forms(secrets)
