@@ -35,6 +35,7 @@ _RUNNERS = {
     "load": ("load", "bench"),
     "fuzz": ("fuzz", "run"),
     "ocr": ("ocr_bench", "run"),
+    "vs-prism": ("vs_prism", "run"),
 }
 BENCHMARKS = tuple(_RUNNERS)
 

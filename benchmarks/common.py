@@ -160,7 +160,8 @@ def machine_info() -> dict[str, Any]:
             if line.startswith("MemTotal"):
                 mem_total = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     packages = {}
-    for name in ("gradio", "fastapi", "uvicorn", "httpx", "pydantic", "pillow", "starlette", "playwright"):
+    names = ("gradio", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "httpx", "pydantic")
+    for name in (*names, "pillow", "playwright"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             packages[name] = metadata.version(name)
     return {

@@ -8,6 +8,7 @@ signature, ...), and the literal key itself wherever else it shows up.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -36,7 +37,19 @@ _RAW_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGN
 _BEARER = re.compile(r"^(\s*(?:bearer|basic|token)\s+)\S.*$", re.IGNORECASE)
 
 
+# Names repeat from request to request (taskType, positivePrompt, ...): remember the verdict for
+# short ones. Bounded in count and, by the length cap, in memory.
+_NAME_CACHE_CHARS = 64
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_short_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
 def is_secret_name(name: str) -> bool:
+    if len(name) <= _NAME_CACHE_CHARS:
+        return _is_secret_short_name(name)
     return bool(_SECRET_NAME.search(name))
 
 
@@ -78,21 +91,48 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def redact_json(value: Any, *, max_string: int = 2000) -> Any:
-    """A copy of a JSON value with secrets replaced and long strings shortened."""
+# A longer string inside a JSON body keeps its first 200 characters.
+MAX_STRING = 2000
+TOO_DEEP = "[not shown: nested too deep]"
+
+
+def _shorten(text: str) -> str:
+    return f"{text[:200]}...[{len(text) - 200} more characters]"
+
+
+def _redact_in_place(value: Any, secrets: list[str], long: list[tuple[Any, Any]], max_string: int) -> None:
+    """Redact a freshly parsed JSON value in place, in one walk.
+
+    Secret-named fields become REDACTED and their values join ``secrets``; URLs lose
+    their secret query parameters; strings longer than ``max_string`` are noted in
+    ``long`` (container, key) and shortened by the caller once every secret is known.
+    """
     if isinstance(value, dict):
-        return {
-            k: REDACTED if isinstance(k, str) and is_secret_name(k) else redact_json(v, max_string=max_string)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_json(v, max_string=max_string) for v in value]
-    if isinstance(value, str):
-        if value.startswith(("http://", "https://")):
-            value = redact_url(value)
-        if len(value) > max_string:
-            return f"{value[:200]}...[{len(value) - 200} more characters]"
-    return value
+        for key, item in value.items():
+            if is_secret_name(key):
+                if isinstance(item, str):
+                    if item:
+                        secrets.append(item)
+                else:
+                    secrets.extend(api_keys_in(item))
+                value[key] = REDACTED  # an existing key: the dict's size, and so its iteration, is unchanged
+            elif isinstance(item, str):
+                _redact_string(value, key, item, long, max_string)
+            elif isinstance(item, (dict, list)):
+                _redact_in_place(item, secrets, long, max_string)
+    else:
+        for key, item in enumerate(value):
+            if isinstance(item, str):
+                _redact_string(value, key, item, long, max_string)
+            elif isinstance(item, (dict, list)):
+                _redact_in_place(item, secrets, long, max_string)
+
+
+def _redact_string(container: Any, key: Any, text: str, long: list[tuple[Any, Any]], max_string: int) -> None:
+    if text.startswith(("http://", "https://")):
+        text = container[key] = redact_url(text)
+    if len(text) > max_string:
+        long.append((container, key))
 
 
 def bearer_of(headers: Iterable[tuple[str, str]]) -> str | None:
@@ -127,10 +167,26 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     if isinstance(value, str):
-        for secret in secrets:
-            if len(secret) >= 4 and secret in value:
-                value = value.replace(secret, REDACTED)
+        return _scrub_text(value, secrets)
     return value
+
+
+def _scrub_text(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _json_forms(secrets: list[str]) -> list[str]:
+    """How each secret reads inside JSON text: json.dumps escapes character by character, so a
+    string holding a secret serializes to text holding the secret's serialization."""
+    return [json.dumps(s)[1:-1] for s in secrets]
+
+
+def _secrets(found: list[str]) -> list[str]:
+    # Shorter ones would blank out ordinary words; each secret once.
+    return list(dict.fromkeys(s for s in found if len(s) >= 4))
 
 
 class Journal:
@@ -156,45 +212,64 @@ class Journal:
         transport: str = "http",
         extra_secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """Store one request (redacted) and return its record (status is filled in later)."""
+        """Store one request (redacted) and return its record (status is filled in later).
+
+        Nothing unredacted is ever stored: the record is built whole, then appended.
+        The body is parsed once and redacted in place (the parsed copy is ours); literal
+        secrets elsewhere are looked for in its JSON text first, which a body without
+        them (nearly every request) gets away with.
+        """
         headers = list(headers)
-        secrets = [s for s in (bearer_of(headers), *extra_secrets) if s]
+        found = [s for s in (bearer_of(headers), *extra_secrets) if s]
         parsed: Any = None
         body_text: str | None = None
         truncated = False
         if body:
             raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
             try:
-                parsed = json.loads(raw)
-                secrets.extend(api_keys_in(parsed))
-                parsed = redact_json(parsed)
+                box = [json.loads(raw)]  # a list around it: a bare string or number is walked alike
+                long: list[tuple[Any, Any]] = []
+                _redact_in_place(box, found, long, MAX_STRING)
+                secrets = _secrets(found)
+                for container, key in long:  # scrubbed before cutting: no half secret is left
+                    text = _scrub_text(container[key], secrets)
+                    container[key] = _shorten(text) if len(text) > MAX_STRING else text
+                parsed = box[0]
                 shown = json.dumps(parsed)
-            except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
+                forms = _json_forms(secrets)
+                if any(form in shown for form in forms):
+                    parsed = _scrub(parsed, secrets)
+                    shown = json.dumps(parsed)
+            except RecursionError:  # JSON nested too deep to walk: its escapes could hide a key
+                parsed, secrets, forms, shown = None, _secrets(found), [], TOO_DEEP
+            except ValueError:  # not JSON: kept as text, the apiKey pattern and known keys blanked
                 parsed = None
+                secrets = forms = _secrets(found)
                 shown = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), raw)
+                shown = _scrub_text(shown, secrets)
             if len(shown) > self.max_body_chars:
                 # Too big to keep whole: keep the (redacted) start as text.
+                shown = _scrub_text(shown, forms)
                 parsed, body_text, truncated = None, shown[: self.max_body_chars], True
             elif parsed is None:
                 body_text = shown
+        else:
+            secrets = _secrets(found)
         entry: dict[str, Any] = {
             "id": 0,
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "transport": transport,
-            "method": method,
-            "path": path,
-            "query": redact_query(query),
-            "headers": redact_headers(headers),
+            "transport": _scrub_text(transport, secrets),
+            "method": _scrub_text(method, secrets),
+            "path": _scrub_text(path, secrets),
+            "query": _scrub_text(redact_query(query), secrets),
+            "headers": {
+                _scrub_text(k, secrets): _scrub_text(v, secrets) for k, v in redact_headers(headers).items()
+            },
             "body": parsed if parsed is not None else body_text,
             "bodyIsJson": parsed is not None,
             "bodyTruncated": truncated,
             "status": None,
         }
-        try:
-            entry = _scrub(entry, secrets)
-        except RecursionError:
-            entry["body"], entry["bodyIsJson"] = "[not shown: nested too deep]", False
-            entry = _scrub(entry, secrets)
         with self._lock:
             entry["id"] = next(self._ids)
             self._entries.append(entry)

@@ -61,6 +61,32 @@ def test_the_journal_is_bounded_and_long_strings_are_shortened() -> None:
     assert "sk-many-0001" not in huge["body"]
 
 
+def test_a_key_in_a_long_string_is_scrubbed_before_the_string_is_cut() -> None:
+    key = "sk-straddling-key-4242"
+    prompt = "p" * 190 + key + "q" * 3000  # the key crosses the 200-character cut
+    body = [{"taskType": "authentication", "apiKey": key}, task(positivePrompt=prompt)]
+    entry = Journal().record(method="POST", path="/v1", body=json.dumps(body).encode())
+    kept = entry["body"][1]["positivePrompt"]
+    assert len(kept) < 300 and key[:8] not in kept
+
+
+def test_a_key_that_json_escapes_is_found_in_the_body_too() -> None:
+    key = 'sk-\u00e9l\u00e8ve-"quoted"-77'  # escaped differently in JSON text than in the string
+    body = [{"taskType": "authentication", "apiKey": key}, task(positivePrompt=f"remember {key} please")]
+    entry = Journal().record(method="POST", path="/v1", body=json.dumps(body).encode())
+    assert entry["body"][1]["positivePrompt"] == f"remember {REDACTED} please"
+    assert key not in json.dumps(entry, ensure_ascii=False)
+
+
+def test_json_too_deep_to_walk_is_not_kept_even_as_text() -> None:
+    # JSON escapes could spell the key in a way no text search finds ("\u0073" for "s").
+    key = "sk-secret-key-1"
+    body = "[" * 5000 + '"sk-\\u0073ecret-key-1"' + "]" * 5000
+    headers = [("Authorization", f"Bearer {key}")]
+    entry = Journal().record(method="POST", path="/v1", headers=headers, body=body)
+    assert entry["bodyIsJson"] is False and "ecret-key-1" not in json.dumps(entry)
+
+
 def test_url_userinfo_and_signatures_are_redacted() -> None:
     url = "https://user:pw@bucket.s3.amazonaws.com/o.png?X-Amz-Signature=abc&X-Amz-Expires=60"
     shown = redact_url(url)
