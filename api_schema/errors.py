@@ -66,6 +66,8 @@ PARAMS: dict[str, ParamInfo] = {
 UNKNOWN_PARAMETER = "unsupportedParameter"
 UNKNOWN_TASK_TYPE = "invalidTaskType"
 INVALID_API_KEY = "invalidApiKey"
+# The documented invalidApiKey message (runware.ai docs, platform/errors), verbatim.
+INVALID_API_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
 CONFLICT_TASK_UUID = "conflictTaskUUID"
 INVALID_REQUEST_BODY = "invalidRequestBody"
 REQUEST_TOO_LARGE = "requestTooLarge"

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from api_schema import Envelope
+from api_schema import errors as E
 from mock_api.testing import KEY, Server, spawn_mock
 
 RECV_TIMEOUT_S = 20
@@ -71,11 +72,11 @@ def assert_clean_log(server: Server) -> None:
 
 LONE_SURROGATE_KEY = '[{"taskType": "authentication", "apiKey": "\\ud800"}]'  # the JSON escape, as sent
 UNAUTHENTICATED = [
-    pytest.param(LONE_SURROGATE_KEY, "Invalid API key.", id="lone-surrogate-key"),
+    pytest.param(LONE_SURROGATE_KEY, E.INVALID_API_KEY_MESSAGE, id="lone-surrogate-key"),
     pytest.param(PING_FRAME, "Missing API key", id="ping-before-authenticating"),
     pytest.param(
         json.dumps([{"taskType": "authentication", "apiKey": "not-the-key"}]),
-        "Invalid API key.",
+        E.INVALID_API_KEY_MESSAGE,
         id="wrong-key",
     ),
     pytest.param(
