@@ -116,12 +116,22 @@ class Inputs(BaseModel):
 
 
 def _wire_required(schema: dict[str, Any]) -> None:
-    # taskType and model have Python defaults for convenience, but the wire requires them.
+    # taskType, model, width and height have Python defaults for convenience, but the wire
+    # requires them, with a value: a JSON null width is no width.
     schema["required"] = sorted({*schema.get("required", []), *WIRE_REQUIRED})
+    for name in WIRE_REQUIRED:
+        prop = schema.get("properties", {}).get(name, {})
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if branches:
+            prop.update(branches[0])
+        if prop.get("default", ...) is None:
+            del prop["default"]
 
 
-# Fields the API requires on the wire even where Python code may leave them out.
-WIRE_REQUIRED = ("taskType", "model")
+# Fields the API requires on the wire even where Python code may leave them out. The model
+# page marks width and height "Required: true" (it also prints "Default: 1024", which is
+# what Python code gets when it leaves them out: ``to_wire`` always sends both).
+WIRE_REQUIRED = ("taskType", "model", "width", "height")
 
 
 class ImageInferenceTask(BaseModel):
@@ -141,8 +151,12 @@ class ImageInferenceTask(BaseModel):
         ),
         AfterValidator(_prompt),
     ]
-    width: StrictInt | None = Field(None, **_int(L.WIDTH), description="Default 1024; with height.")
-    height: StrictInt | None = Field(None, **_int(L.HEIGHT), description="Default 1024; with width.")
+    width: StrictInt | None = Field(
+        None, **_int(L.WIDTH), description="Required on the wire; Python code may leave it out (1024)."
+    )
+    height: StrictInt | None = Field(
+        None, **_int(L.HEIGHT), description="Required on the wire; Python code may leave it out (1024)."
+    )
     seed: StrictInt | None = Field(None, **_int(L.SEED))
     steps: StrictInt = Field(int(L.STEPS.default or 0), **_int(L.STEPS))
     cfg_scale: Annotated[
@@ -183,7 +197,7 @@ class ImageInferenceTask(BaseModel):
             )
         return self
 
-    # Derived values the mock and UI need; the wire only carries what was set.
+    # Derived values the mock and UI need.
     @property
     def effective_width(self) -> int:
         return self.width if self.width is not None else int(L.WIDTH.default or 1024)
@@ -201,11 +215,13 @@ class ImageInferenceTask(BaseModel):
         return bool(self.safety and self.safety.enabled)
 
     def to_wire(self) -> dict[str, Any]:
-        """The request as the API expects it: wire names, only the fields that were set."""
+        """The request as the API expects it: wire names, the fields that were set and the
+        ones the wire requires (taskType, model, and width and height, 1024 when left out)."""
         data = self.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        # taskType and model are required on the wire even when left at their value.
         data["taskType"] = self.task_type
         data["model"] = self.model
+        data["width"] = self.effective_width
+        data["height"] = self.effective_height
         return data
 
 

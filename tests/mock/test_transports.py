@@ -147,6 +147,21 @@ HOSTILE = [
         id="bad-inference",
     ),
     pytest.param(
+        json.dumps(
+            [
+                {
+                    "taskType": "imageInference",
+                    "taskUUID": TASK_UUID,
+                    "model": "runware:glm-image@0",
+                    "positivePrompt": "a lighthouse",
+                }
+            ]
+        ),
+        400,
+        ["invalidWidth", "invalidHeight"],
+        id="inference-without-width-and-height",
+    ),
+    pytest.param(
         '[{"taskType": "ping", "ping": ' + '{"a": ' * 600 + "1" + "}" * 600 + "}]",
         400,
         ["invalidPing"],
