@@ -69,6 +69,13 @@ INVALID_API_KEY = "invalidApiKey"
 # The documented invalidApiKey message (runware.ai docs, platform/errors), verbatim.
 INVALID_API_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
 CONFLICT_TASK_UUID = "conflictTaskUUID"
+# HTTP 402 and 403, with the messages of the docs (platform/errors). The codes are the mock's
+# choice: the docs name only the statuses; the SDK files any code with "Credits" in it as a
+# final "quota" error and "insufficientPermissions" as a final "auth" one.
+INSUFFICIENT_CREDITS = "insufficientCredits"
+INSUFFICIENT_CREDITS_MESSAGE = "Your account balance is insufficient"
+INSUFFICIENT_PERMISSIONS = "insufficientPermissions"
+INSUFFICIENT_PERMISSIONS_MESSAGE = "The API key doesn't have permissions to perform the request"
 INVALID_REQUEST_BODY = "invalidRequestBody"
 REQUEST_TOO_LARGE = "requestTooLarge"
 TASK_NOT_FOUND = "taskNotFound"

@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--fault-kinds",
         default=",".join(DEFAULTS.fault_kinds),
-        help="comma-separated faults the random rate draws from (429,500,503,504,timeout,reset)",
+        help="comma-separated faults the random rate draws from (402,403,429,500,503,504,timeout,reset)",
     )
     g.add_argument(
         "--fault-timeout-s",

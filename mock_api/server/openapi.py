@@ -51,6 +51,8 @@ POST_V1_DOCS: dict[str, Any] = {
         200: _error_response("Envelope with data items (and error items for tasks that failed)"),
         400: _error_response("Invalid request: one error item per violation"),
         401: _error_response("Missing or invalid API key"),
+        402: _error_response("Insufficient account balance (insufficientCredits)"),
+        403: _error_response("The key lacks permission (insufficientPermissions; injected faults only)"),
         404: _error_response("getResponse or getTaskDetails for an unknown or expired taskUUID"),
         413: _error_response("Request body too large"),
     },

@@ -48,8 +48,8 @@ class MockHandle:
         self._admin("DELETE", "/requests")
 
     def fault(self, kind: str, count: int = 1, **options: Any) -> dict[str, Any]:
-        """Fail the next ``count`` API requests with ``kind`` ("429", "500", "503", "504",
-        "timeout", "reset", ...); ``options`` are the admin API's other fields (retryAfter=...)."""
+        """Fail the next ``count`` API requests with ``kind`` ("402", "403", "429", "500", "503",
+        "504", "timeout", "reset"); ``options`` are the admin API's other fields (retryAfter=...)."""
         return self._admin("POST", "/faults", {"fault": kind, "count": count, **options})
 
     def clear_faults(self) -> None:
