@@ -72,13 +72,26 @@ def _reference(value: str) -> str:
 
 
 def _upload_image(value: str) -> str:
+    # "Image to upload (URL, Data URI, or Base64)" (docs, image upload); mediaStorage's media likewise.
     kind = classify_reference(value)
-    if kind not in (RefKind.DATA_URI, RefKind.BASE64):
-        raise ValueError("must be a data URI or base64-encoded image")
+    if kind not in (RefKind.URL, RefKind.DATA_URI, RefKind.BASE64):
+        raise ValueError("must be a public http(s) URL, a data URI or a base64-encoded image")
+    return value
+
+
+def _any_uuid(value: str) -> str:
+    try:
+        parsed = uuid_mod.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        parsed = None
+    if parsed is None or len(value) != 36:
+        raise ValueError("must be a UUID, e.g. 'a770f077-f413-47de-9dac-be0b26a35da6'")
     return value
 
 
 UUID4 = Annotated[StrictStr, AfterValidator(_uuid_v4), Field(json_schema_extra={"format": "uuid"})]
+AnyUUID = Annotated[StrictStr, AfterValidator(_any_uuid), Field(json_schema_extra={"format": "uuid"})]
+UploadSource = Annotated[StrictStr, AfterValidator(_upload_image)]
 HttpURI = Annotated[StrictStr, AfterValidator(_http_uri), Field(json_schema_extra={"format": "uri"})]
 ReferenceImage = Annotated[StrictStr, AfterValidator(_reference)]
 
@@ -256,11 +269,54 @@ class GetTaskDetailsTask(BaseModel):
 
 
 class ImageUploadTask(BaseModel):
+    """Deprecated by runware-sdk 1.8 in favour of mediaStorage; still answered."""
+
     model_config = _TASK_CONFIG
 
     task_type: Literal["imageUpload"] = Field("imageUpload", alias="taskType")
     task_uuid: UUID4 = Field(alias="taskUUID")
-    image: Annotated[StrictStr, AfterValidator(_upload_image)]
+    image: UploadSource
+
+
+def _needs(parameter: str, operation: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "operation_needs",
+        "required when operation is '{operation}'",
+        {"parameter": parameter, "operation": operation},
+    )
+
+
+class MediaStorageTask(BaseModel):
+    """Store a picture (``upload``: media in, mediaUUID and mediaURL out) or forget one (``delete``).
+
+    A mediaUUID works wherever an imageUUID does. Source: runware-sdk 1.8 (MediaStorageParams).
+    """
+
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["mediaStorage"] = Field("mediaStorage", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+    operation: Literal[L.MEDIA_OPERATIONS]  # type: ignore[valid-type]
+    media: UploadSource | None = Field(None, description="upload: a public URL, a data URI or base64.")
+    media_uuid: AnyUUID | None = Field(None, alias="mediaUUID", description="delete: the media to forget.")
+
+    @model_validator(mode="after")
+    def _operation_fields(self) -> MediaStorageTask:
+        if self.operation == "upload" and self.media is None:
+            raise _needs("media", "upload")
+        if self.operation == "delete" and self.media_uuid is None:
+            raise _needs("mediaUUID", "delete")
+        return self
+
+
+class AccountManagementTask(BaseModel):
+    """Read the account: ``getDetails`` (balance, organization, team). Source: docs, account management."""
+
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["accountManagement"] = Field("accountManagement", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+    operation: Literal[L.ACCOUNT_OPERATIONS]  # type: ignore[valid-type]
 
 
 Task = (
@@ -270,6 +326,8 @@ Task = (
     | GetResponseTask
     | GetTaskDetailsTask
     | ImageUploadTask
+    | MediaStorageTask
+    | AccountManagementTask
 )
 
 TASK_MODELS: dict[str, type[BaseModel]] = {
@@ -279,6 +337,8 @@ TASK_MODELS: dict[str, type[BaseModel]] = {
     "getResponse": GetResponseTask,
     "getTaskDetails": GetTaskDetailsTask,
     "imageUpload": ImageUploadTask,
+    "mediaStorage": MediaStorageTask,
+    "accountManagement": AccountManagementTask,
 }
 
 

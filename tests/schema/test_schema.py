@@ -282,8 +282,33 @@ def test_other_tasks():
     assert errors_of({"taskType": "getTaskDetails", "taskUUID": UUID}) == []
     data_uri = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
     assert errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": data_uri}) == []
-    (err,) = errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": "https://x.org/a.png"})
+    # "Image to upload (URL, Data URI, or Base64)": a URL is fine, a UUID is not an image.
+    assert errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": "https://x.org/a.png"}) == []
+    (err,) = errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": UUID})
     assert err.code == "invalidImage"
+
+
+def test_media_storage_and_account_management_tasks():
+    def media(**fields):
+        return errors_of({"taskType": "mediaStorage", "taskUUID": UUID, **fields})
+
+    assert media(operation="upload", media="https://x.org/a.png") == []
+    assert media(operation="delete", mediaUUID=UUID) == []
+    for fields, code, parameter in [
+        ({"operation": "upload"}, "invalidMedia", "media"),
+        ({"operation": "delete"}, "invalidMediaUUID", "mediaUUID"),
+        ({"operation": "delete", "mediaUUID": "x"}, "invalidMediaUUID", "mediaUUID"),
+        ({"operation": "move", "mediaUUID": UUID}, "invalidOperation", "operation"),
+        ({"media": "https://x.org/a.png"}, "invalidOperation", "operation"),
+    ]:
+        (err,) = media(**fields)
+        assert (err.code, err.parameter) == (code, parameter), fields
+    (err,) = media(operation="move")
+    assert "upload, delete" in err.message
+    assert errors_of({"taskType": "accountManagement", "taskUUID": UUID, "operation": "getDetails"}) == []
+    (err,) = errors_of({"taskType": "accountManagement", "taskUUID": UUID, "operation": "getUsageActivity"})
+    assert err.code == "invalidOperation" and "getDetails" in err.message
+    assert set(A.TASK_MODELS) >= {"mediaStorage", "accountManagement"}
 
 
 def test_api_key_is_not_in_repr():
