@@ -20,6 +20,7 @@ from api_schema import parse_task
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
 from ..tasks.lookup import handle_get_response, handle_get_task_details
+from ..tasks.media import handle_media_storage
 from ..tasks.session import handle_authentication, handle_ping
 from ..tasks.upload import handle_image_upload
 from .auth import authenticate
@@ -33,6 +34,7 @@ HANDLERS: dict[str, Handler] = {
     "ping": handle_ping,
     "imageInference": handle_image_inference,
     "imageUpload": handle_image_upload,
+    "mediaStorage": handle_media_storage,
     "getResponse": handle_get_response,
     "getTaskDetails": handle_get_task_details,
 }

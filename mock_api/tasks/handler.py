@@ -65,7 +65,7 @@ def internal_error(
 
 
 def conflict(task_type: str, task_uuid: str) -> TaskResult:
-    """conflictTaskUUID: the taskUUID was used before (imageInference and imageUpload)."""
+    """conflictTaskUUID: the taskUUID was used before (imageInference, imageUpload, mediaStorage)."""
     return failed(
         400,
         E.CONFLICT_TASK_UUID,

@@ -115,9 +115,15 @@ BAD_TASKS = [
         ["invalidImage"],
         ["image"],
     ),
-    (
+    (  # a URL is one of the documented forms (never fetched): accepted
         "upload-url",
         {"taskType": "imageUpload", "taskUUID": GOOD_UUID, "image": "https://x.org/a.png"},
+        [],
+        None,
+    ),
+    (
+        "upload-uuid",
+        {"taskType": "imageUpload", "taskUUID": GOOD_UUID, "image": GOOD_UUID},
         ["invalidImage"],
         ["image"],
     ),
