@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long an injected timeout holds a request",
     )
     g.add_argument(
+        "--account-balance",
+        type=float,
+        default=DEFAULTS.account_balance,
+        help="the account's balance in USD (0: every imageInference gets 402 insufficientCredits)",
+    )
+    g.add_argument(
         "--allow-outbound",
         metavar="HOST",
         action="append",
@@ -117,6 +123,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fault_kinds=[k.strip() for k in args.fault_kinds.split(",") if k.strip()],
         fault_timeout_s=args.fault_timeout_s,
         allow_outbound=list(args.allow_outbound),
+        account_balance=args.account_balance,
     )
 
 

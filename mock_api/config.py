@@ -64,6 +64,10 @@ class MockConfig:
     # A WebSocket with no message for this long is closed, as the live API does.
     ws_idle_s: float = 120.0
 
+    # --- the account (accountManagement getDetails) ---
+    # USD; an imageInference whose estimated cost it does not cover gets HTTP 402. Not spent.
+    account_balance: float = 100.0
+
     def __post_init__(self) -> None:
         self.replay_dirs = [Path(p) for p in self.replay_dirs]
         for name in ("max_body_bytes", "cache_max_bytes", "sources_max_bytes", "max_reference_bytes"):
@@ -75,6 +79,8 @@ class MockConfig:
             raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
         if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
+        if not 0 <= self.account_balance < float("inf"):
+            raise ValueError("account_balance must be a number >= 0")
         if self.require_key is not None and not self.require_key:
             raise ValueError("require_key must be a non-empty string or None")
 

@@ -4,7 +4,8 @@ GET/DELETE /__admin/requests      the journal / clear it
 GET/POST/DELETE /__admin/faults   show / set / clear run-time faults
 GET/DELETE /__admin/deliveries    webhook and upload attempts / clear them
 POST /__admin/clock               {"advance": seconds}: finish simulated work sooner
-POST /__admin/reset               forget everything (images, jobs, journal, faults)
+GET/POST/DELETE /__admin/account  show / set {"balance": N} / restore the account's balance
+POST /__admin/reset               forget everything (images, jobs, journal, faults, balance)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api_schema import errors as E
 
+from ..account import AccountError
 from ..server.envelope import error_response
 from ..state import MockState, state_of
 from . import ADMIN_PREFIX
@@ -90,6 +92,26 @@ async def advance_clock(request: Request, state: MockState = Depends(state_of)) 
         return _bad_body(f'Send {{"advance": seconds}} with 0 <= seconds <= {MAX_CLOCK_ADVANCE_S}.')
     state.jobs.clock.advance(float(seconds))
     return JSONResponse({"offset": state.jobs.clock.offset})
+
+
+@router.get("/account")
+async def show_account(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return state.account.describe()
+
+
+@router.post("/account")
+async def set_account(request: Request, state: MockState = Depends(state_of)) -> Response:
+    try:
+        spec = json.loads(await request.body() or b"null")
+        return JSONResponse(state.account.configure(spec))
+    except (ValueError, RecursionError) as exc:  # AccountError, or a body that is not JSON
+        return _bad_body(str(exc) if isinstance(exc, AccountError) else "The body must be a JSON object.")
+
+
+@router.delete("/account")
+async def restore_account(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    state.account.reset()
+    return state.account.describe()
 
 
 @router.post("/reset")

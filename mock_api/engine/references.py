@@ -92,7 +92,9 @@ async def resolve_references(
         if kind is RefKind.UUID:
             record = store.by_uuid(ref.strip())
             if record is None:
-                fail(i, f"unknown imageUUID {ref.strip()!r} (store it first with mediaStorage or imageUpload)")
+                fail(
+                    i, f"unknown imageUUID {ref.strip()!r} (store it first with mediaStorage or imageUpload)"
+                )
                 continue
             try:
                 data = await store.get_bytes(record)

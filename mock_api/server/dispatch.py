@@ -17,6 +17,7 @@ from typing import Any
 from api_schema import errors as E
 from api_schema import parse_task
 
+from ..tasks.account import handle_account_management
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
 from ..tasks.lookup import handle_get_response, handle_get_task_details
@@ -35,6 +36,7 @@ HANDLERS: dict[str, Handler] = {
     "imageInference": handle_image_inference,
     "imageUpload": handle_image_upload,
     "mediaStorage": handle_media_storage,
+    "accountManagement": handle_account_management,
     "getResponse": handle_get_response,
     "getTaskDetails": handle_get_task_details,
 }

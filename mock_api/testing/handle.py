@@ -63,6 +63,14 @@ class MockHandle:
         """Move the mock's simulated clock: async work due within ``seconds`` is done now."""
         self._admin("POST", "/clock", {"advance": seconds})
 
+    def account(self) -> dict[str, Any]:
+        """The account's balance and currency (what accountManagement getDetails reports)."""
+        return self._admin("GET", "/account")
+
+    def set_balance(self, balance: float) -> dict[str, Any]:
+        """Set the account's balance; at 0 every imageInference gets HTTP 402 insufficientCredits."""
+        return self._admin("POST", "/account", {"balance": balance})
+
     def reset(self) -> None:
         """Forget everything: images, jobs, journal, faults."""
         self._admin("POST", "/reset")
