@@ -13,6 +13,33 @@ from pathlib import Path
 MB = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """How much a WebSocket session keeps for a client that disconnected, until it resumes.
+
+    The docs: undelivered results are "kept in a buffer memory for 120 seconds". The counts
+    and byte budgets are the mock's: past them the oldest buffered messages are dropped.
+    """
+
+    # How long a disconnected session stays resumable.
+    buffer_s: float = 120.0
+    # One session: at most this many buffered messages and bytes.
+    messages: int = 1000
+    bytes: int = 16 * MB
+    # One key: at most this many sessions (the oldest is forgotten) and buffered bytes.
+    per_key: int = 100
+    key_bytes: int = 32 * MB
+    # The whole mock: sessions and buffered bytes.
+    max_sessions: int = 10_000
+    total_bytes: int = 128 * MB
+
+    def __post_init__(self) -> None:
+        if self.buffer_s <= 0 or min(self.messages, self.bytes, self.per_key, self.key_bytes) <= 0:
+            raise ValueError("session limits must be positive")
+        if self.max_sessions <= 0 or self.total_bytes <= 0:
+            raise ValueError("session limits must be positive")
+
+
 @dataclass
 class MockConfig:
     # Auth: None accepts any non-empty key; a string accepts only that key.
@@ -63,6 +90,8 @@ class MockConfig:
     journal_size: int = 1000
     # A WebSocket with no message for this long is closed, as the live API does.
     ws_idle_s: float = 120.0
+    # What a disconnected WebSocket session keeps for its client to resume with.
+    sessions: SessionLimits = field(default_factory=SessionLimits)
 
     # --- the account (accountManagement getDetails) ---
     # USD; an imageInference whose estimated cost it does not cover gets HTTP 402. Not spent.

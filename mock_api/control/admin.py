@@ -5,6 +5,8 @@ GET/POST/DELETE /__admin/faults   show / set / clear run-time faults
 GET/DELETE /__admin/deliveries    webhook and upload attempts / clear them
 POST /__admin/clock               {"advance": seconds}: finish simulated work sooner
 GET/POST/DELETE /__admin/account  show / set {"balance": N} / restore the account's balance
+GET /__admin/sessions             WebSocket sessions: connected, buffered messages, resumes
+POST /__admin/disconnect          close every open WebSocket (1012); their sessions stay resumable
 POST /__admin/reset               forget everything (images, jobs, journal, faults, balance)
 """
 
@@ -112,6 +114,19 @@ async def set_account(request: Request, state: MockState = Depends(state_of)) ->
 async def restore_account(state: MockState = Depends(state_of)) -> dict[str, Any]:
     state.account.reset()
     return state.account.describe()
+
+
+@router.get("/sessions")
+async def list_sessions(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return state.sessions.describe()
+
+
+@router.post("/disconnect")
+async def disconnect_sockets(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    closers = list(state.sockets)
+    for close in closers:
+        await close()
+    return {"closed": len(closers)}
 
 
 @router.post("/reset")
