@@ -71,6 +71,14 @@ class MockHandle:
         """Set the account's balance; at 0 every imageInference gets HTTP 402 insufficientCredits."""
         return self._admin("POST", "/account", {"balance": balance})
 
+    def sessions(self) -> list[dict[str, Any]]:
+        """WebSocket sessions: connected, buffered messages, resumes (never their key)."""
+        return self._admin("GET", "/sessions")["sessions"]
+
+    def disconnect(self) -> int:
+        """Drop every open WebSocket from the server's side (their sessions stay resumable)."""
+        return self._admin("POST", "/disconnect")["closed"]
+
     def reset(self) -> None:
         """Forget everything: images, jobs, journal, faults."""
         self._admin("POST", "/reset")

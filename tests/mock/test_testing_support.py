@@ -87,6 +87,16 @@ def test_a_fault_a_reset_and_an_empty_journal(runware_mock):
     assert runware_mock.requests() == []
 
 
+def test_the_handle_drives_the_account_and_the_sockets(runware_mock):
+    assert runware_mock.set_balance(0) == {"balance": 0.0, "currency": "USD"}
+    auth = {"Authorization": "Bearer any"}
+    assert httpx.post(runware_mock.api_url, json=[task()], headers=auth).status_code == 402
+    assert runware_mock.account()["balance"] == 0
+    assert runware_mock.sessions() == [] and runware_mock.disconnect() == 0
+    runware_mock.reset()
+    assert runware_mock.account()["balance"] > 0
+
+
 def test_the_factory_starts_several(runware_mock_factory):
     a, b = runware_mock_factory(random_seed=1), runware_mock_factory(require_key="kb")
     assert a.url != b.url and b.config.require_key == "kb"
