@@ -131,7 +131,7 @@ def test_every_fixture_works_from_another_projects_test_file(tmp_path: Path):
     (tmp_path / "test_fixtures.py").write_text(FIXTURE_CASES, encoding="utf-8")
     done = run_pytest(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert re.search(r"\b6 passed\b", done.stdout), done.stdout
+    assert re.search(r"\b7 passed\b", done.stdout), done.stdout
 
 
 async def test_this_projects_client_runs_unchanged_against_the_router():
