@@ -13,6 +13,7 @@ POST /__admin/reset               forget everything (images, jobs, journal, faul
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -35,6 +36,20 @@ def _bad_body(message: str) -> Response:
     return error_response(400, E.INVALID_REQUEST_BODY, message)
 
 
+async def _configure(
+    request: Request, configure: Callable[[Any], dict[str, Any]], refused: type[ValueError]
+) -> Response:
+    """Apply a JSON body with ``configure``; a body that is not JSON, or that it refuses, is a 400."""
+    try:
+        spec = json.loads(await request.body() or b"null")
+    except (ValueError, RecursionError):
+        return _bad_body("The body must be a JSON object.")
+    try:
+        return JSONResponse(configure(spec))
+    except refused as exc:
+        return _bad_body(str(exc))
+
+
 @router.get("/requests")
 async def list_requests(state: MockState = Depends(state_of)) -> dict[str, Any]:
     return {"requests": state.journal.entries()}
@@ -53,14 +68,7 @@ async def show_faults(state: MockState = Depends(state_of)) -> dict[str, Any]:
 
 @router.post("/faults")
 async def set_faults(request: Request, state: MockState = Depends(state_of)) -> Response:
-    try:
-        spec = json.loads(await request.body() or b"null")
-    except ValueError:
-        return _bad_body("The body must be a JSON object.")
-    try:
-        return JSONResponse(state.faults.configure(spec))
-    except FaultSpecError as exc:
-        return _bad_body(str(exc))
+    return await _configure(request, state.faults.configure, FaultSpecError)
 
 
 @router.delete("/faults")
@@ -103,11 +111,7 @@ async def show_account(state: MockState = Depends(state_of)) -> dict[str, Any]:
 
 @router.post("/account")
 async def set_account(request: Request, state: MockState = Depends(state_of)) -> Response:
-    try:
-        spec = json.loads(await request.body() or b"null")
-        return JSONResponse(state.account.configure(spec))
-    except (ValueError, RecursionError) as exc:  # AccountError, or a body that is not JSON
-        return _bad_body(str(exc) if isinstance(exc, AccountError) else "The body must be a JSON object.")
+    return await _configure(request, state.account.configure, AccountError)
 
 
 @router.delete("/account")

@@ -107,6 +107,13 @@ async def test_a_refused_key_gets_the_same_answer_and_the_socket_one_message_the
 
 # --------------------------------------------------------------------------- bad payloads and tasks
 
+# An imageInference without width and height, which the wire requires.
+SIZELESS = {
+    "taskType": "imageInference",
+    "taskUUID": TASK_UUID,
+    "model": "runware:glm-image@0",
+    "positivePrompt": "a lighthouse",
+}
 TOO_LARGE = json.dumps([{**PING, "pad": "x" * int(1.5 * MAX_BODY_MB * 2**20)}])
 HOSTILE = [
     pytest.param("[" * 2000 + "]" * 2000, 400, ["invalidRequestBody"], id="nested-2000-deep"),
@@ -130,37 +137,12 @@ HOSTILE = [
         id="lone-surrogate-task-type",
     ),
     pytest.param(
-        json.dumps(
-            [
-                {
-                    "taskType": "imageInference",
-                    "taskUUID": TASK_UUID,
-                    "model": "runware:glm-image@0",
-                    "positivePrompt": "a lighthouse",
-                    "width": 100,
-                    "height": 100,
-                }
-            ]
-        ),
+        json.dumps([{**SIZELESS, "width": 100, "height": 100}]),
         400,
         ["invalidWidth", "invalidHeight"],
         id="bad-inference",
     ),
-    pytest.param(
-        json.dumps(
-            [
-                {
-                    "taskType": "imageInference",
-                    "taskUUID": TASK_UUID,
-                    "model": "runware:glm-image@0",
-                    "positivePrompt": "a lighthouse",
-                }
-            ]
-        ),
-        400,
-        ["invalidWidth", "invalidHeight"],
-        id="inference-without-width-and-height",
-    ),
+    pytest.param(json.dumps([SIZELESS]), 400, ["invalidWidth", "invalidHeight"], id="no-size"),
     pytest.param(
         '[{"taskType": "ping", "ping": ' + '{"a": ' * 600 + "1" + "}" * 600 + "}]",
         400,
