@@ -58,6 +58,9 @@ PARAMS: dict[str, ParamInfo] = {
     # Protocol tasks other than imageInference.
     "apiKey": _p("invalidApiKey", "string", ""),
     "image": _p("invalidImage", "string", ""),
+    "media": _p("invalidMedia", "string", ""),
+    "mediaUUID": _p("invalidMediaUUID", "string", ""),
+    "operation": _p("invalidOperation", "string", ""),
     "ping": _p("invalidPing", "boolean", ""),
     "connectionSessionUUID": _p("invalidConnectionSessionUUID", "string", ""),
 }
@@ -66,11 +69,22 @@ PARAMS: dict[str, ParamInfo] = {
 UNKNOWN_PARAMETER = "unsupportedParameter"
 UNKNOWN_TASK_TYPE = "invalidTaskType"
 INVALID_API_KEY = "invalidApiKey"
+# The documented invalidApiKey message (runware.ai docs, platform/errors), verbatim.
+INVALID_API_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
 CONFLICT_TASK_UUID = "conflictTaskUUID"
+# HTTP 402 and 403, with the messages of the docs (platform/errors). The codes are the mock's
+# choice: the docs name only the statuses; the SDK files any code with "Credits" in it as a
+# final "quota" error and "insufficientPermissions" as a final "auth" one.
+INSUFFICIENT_CREDITS = "insufficientCredits"
+INSUFFICIENT_CREDITS_MESSAGE = "Your account balance is insufficient"
+INSUFFICIENT_PERMISSIONS = "insufficientPermissions"
+INSUFFICIENT_PERMISSIONS_MESSAGE = "The API key doesn't have permissions to perform the request"
 INVALID_REQUEST_BODY = "invalidRequestBody"
 REQUEST_TOO_LARGE = "requestTooLarge"
 TASK_NOT_FOUND = "taskNotFound"
 IMAGE_NOT_FOUND = "imageNotFound"
+# mediaStorage delete of a mediaUUID the mock does not hold (the code is the mock's choice).
+MEDIA_NOT_FOUND = "mediaNotFound"
 RATE_LIMITED = "rateLimitExceeded"
 SERVER_ERROR = "internalServerError"
 SERVICE_UNAVAILABLE = "serviceUnavailable"
@@ -110,6 +124,11 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "deliveryMethod": limits.DELIVERY_METHODS,
     "safety.mode": limits.SAFETY_MODES,
     "model": (limits.MODEL_ID,),
+}
+# "operation" means something else in each task that has one.
+_ALLOWED_BY_TASK: dict[str, dict[str, tuple[str, ...]]] = {
+    "mediaStorage": {"operation": limits.MEDIA_OPERATIONS},
+    "accountManagement": {"operation": limits.ACCOUNT_OPERATIONS},
 }
 
 
@@ -184,14 +203,16 @@ def unknown_parameter(path: str, known: Iterable[str], *, hint: bool = True) -> 
     return UNKNOWN_PARAMETER, f"Unknown parameter '{clip_name(path)}'.{suggestion}"
 
 
-def _message(path: str, err: dict[str, Any], known: Iterable[str]) -> tuple[str, str]:
+def _message(
+    path: str, err: dict[str, Any], known: Iterable[str], task_type: str | None = None
+) -> tuple[str, str]:
     """(code, message) for one pydantic error."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input") if path not in SECRET_PARAMS else "[redacted]"
     name = _display_name(path, err.get("loc", ()))
     rng = _RANGES.get(path)
-    allowed = _ALLOWED.get(path)
+    allowed = _ALLOWED_BY_TASK.get(task_type or "", {}).get(path) or _ALLOWED.get(path)
 
     if ctx.get("parameter"):
         # Cross-field checks (width without height) name their parameter themselves.
@@ -245,7 +266,7 @@ def validation_errors(
     known = list(known_fields)
     for err in exc.errors(include_url=False):
         path = (err.get("ctx") or {}).get("parameter") or _loc_to_path(err["loc"])
-        code, message = _message(path, err, known)
+        code, message = _message(path, err, known, task_type)
         if (path, message) in seen:
             continue
         seen.add((path, message))

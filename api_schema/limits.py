@@ -61,6 +61,10 @@ OUTPUT_TYPES: Final = ("URL", "base64Data", "dataURI")
 OUTPUT_FORMATS: Final = ("JPG", "PNG", "WEBP")
 DELIVERY_METHODS: Final = ("sync", "async")
 SAFETY_MODES: Final = ("none", "fast")
+# mediaStorage and accountManagement operations the mock answers (runware-sdk 1.8 lists three
+# more usage reports for accountManagement; the docs' account page allows getDetails only).
+MEDIA_OPERATIONS: Final = ("upload", "delete")
+ACCOUNT_OPERATIONS: Final = ("getDetails",)
 
 DEFAULT_OUTPUT_TYPE: Final = "URL"
 DEFAULT_OUTPUT_FORMAT: Final = "JPG"

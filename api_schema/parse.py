@@ -123,10 +123,14 @@ def parse_task(raw: Any) -> tuple[BaseModel | None, list[ErrorItem]]:
         )
         for n, path in enumerate(unknown.paths)
     ]
+    wire_required = WIRE_REQUIRED if model is ImageInferenceTask else ()
+    absent = [name for name in wire_required if raw.get(name) is None]
     try:
         task = model.model_validate(known_raw, by_alias=True, by_name=False)
     except ValidationError as exc:
-        errors += E.validation_errors(exc, task_type=task_type, task_uuid=task_uuid, known_fields=known_names)
+        found = E.validation_errors(exc, task_type=task_type, task_uuid=task_uuid, known_fields=known_names)
+        # A missing width is reported as missing, not also as "width and height must be used together".
+        errors += [e for e in found if e.parameter not in absent]
     missing = [
         E.make_error(
             E.param_info(name).code,
@@ -135,8 +139,7 @@ def parse_task(raw: Any) -> tuple[BaseModel | None, list[ErrorItem]]:
             task_type=task_type,
             task_uuid=task_uuid,
         )
-        for name in (WIRE_REQUIRED if model is ImageInferenceTask else ())
-        if name not in raw
+        for name in absent
     ]
     if missing or errors:
         # Unknown names past the first few were counted, not built: the cap reports them too.

@@ -117,6 +117,30 @@ class ImageUploadResult(BaseModel):
     image_url: str | None = Field(None, alias="imageURL")
 
 
+class MediaStorageResult(BaseModel):
+    """mediaStorage: ``upload`` answers mediaUUID and mediaURL, ``delete`` the mediaUUID it forgot."""
+
+    model_config = _RESPONSE_CONFIG
+
+    task_type: Literal["mediaStorage"] = Field(alias="taskType")
+    task_uuid: str = Field(alias="taskUUID")
+    operation: str
+    media_uuid: str = Field(alias="mediaUUID")
+    media_url: str | None = Field(None, alias="mediaURL")
+
+
+class AccountManagementResult(BaseModel):
+    """accountManagement ``getDetails``: the account. Only ``balance`` is relied on here; the docs'
+    example carries it as a number (USD), runware-sdk's generated types as an object (UNCERTAIN)."""
+
+    model_config = _RESPONSE_CONFIG
+
+    task_type: Literal["accountManagement"] = Field(alias="taskType")
+    task_uuid: str = Field(alias="taskUUID")
+    operation: str
+    balance: float | dict[str, Any] | None = None
+
+
 class Envelope(BaseModel):
     """The body of every answer: data items and error items, either may be empty."""
 

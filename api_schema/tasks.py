@@ -72,13 +72,26 @@ def _reference(value: str) -> str:
 
 
 def _upload_image(value: str) -> str:
+    # "Image to upload (URL, Data URI, or Base64)" (docs, image upload); mediaStorage's media likewise.
     kind = classify_reference(value)
-    if kind not in (RefKind.DATA_URI, RefKind.BASE64):
-        raise ValueError("must be a data URI or base64-encoded image")
+    if kind not in (RefKind.URL, RefKind.DATA_URI, RefKind.BASE64):
+        raise ValueError("must be a public http(s) URL, a data URI or a base64-encoded image")
+    return value
+
+
+def _any_uuid(value: str) -> str:
+    try:
+        parsed = uuid_mod.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        parsed = None
+    if parsed is None or len(value) != 36:
+        raise ValueError("must be a UUID, e.g. 'a770f077-f413-47de-9dac-be0b26a35da6'")
     return value
 
 
 UUID4 = Annotated[StrictStr, AfterValidator(_uuid_v4), Field(json_schema_extra={"format": "uuid"})]
+AnyUUID = Annotated[StrictStr, AfterValidator(_any_uuid), Field(json_schema_extra={"format": "uuid"})]
+UploadSource = Annotated[StrictStr, AfterValidator(_upload_image)]
 HttpURI = Annotated[StrictStr, AfterValidator(_http_uri), Field(json_schema_extra={"format": "uri"})]
 ReferenceImage = Annotated[StrictStr, AfterValidator(_reference)]
 
@@ -116,12 +129,22 @@ class Inputs(BaseModel):
 
 
 def _wire_required(schema: dict[str, Any]) -> None:
-    # taskType and model have Python defaults for convenience, but the wire requires them.
+    # taskType, model, width and height have Python defaults for convenience, but the wire
+    # requires them, with a value: a JSON null width is no width.
     schema["required"] = sorted({*schema.get("required", []), *WIRE_REQUIRED})
+    for name in WIRE_REQUIRED:
+        prop = schema.get("properties", {}).get(name, {})
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if branches:
+            prop.update(branches[0])
+        if prop.get("default", ...) is None:
+            del prop["default"]
 
 
-# Fields the API requires on the wire even where Python code may leave them out.
-WIRE_REQUIRED = ("taskType", "model")
+# Fields the API requires on the wire even where Python code may leave them out. The model
+# page marks width and height "Required: true" (it also prints "Default: 1024", which is
+# what Python code gets when it leaves them out: ``to_wire`` always sends both).
+WIRE_REQUIRED = ("taskType", "model", "width", "height")
 
 
 class ImageInferenceTask(BaseModel):
@@ -141,8 +164,12 @@ class ImageInferenceTask(BaseModel):
         ),
         AfterValidator(_prompt),
     ]
-    width: StrictInt | None = Field(None, **_int(L.WIDTH), description="Default 1024; with height.")
-    height: StrictInt | None = Field(None, **_int(L.HEIGHT), description="Default 1024; with width.")
+    width: StrictInt | None = Field(
+        None, **_int(L.WIDTH), description="Required on the wire; Python code may leave it out (1024)."
+    )
+    height: StrictInt | None = Field(
+        None, **_int(L.HEIGHT), description="Required on the wire; Python code may leave it out (1024)."
+    )
     seed: StrictInt | None = Field(None, **_int(L.SEED))
     steps: StrictInt = Field(int(L.STEPS.default or 0), **_int(L.STEPS))
     cfg_scale: Annotated[
@@ -183,7 +210,7 @@ class ImageInferenceTask(BaseModel):
             )
         return self
 
-    # Derived values the mock and UI need; the wire only carries what was set.
+    # Derived values the mock and UI need.
     @property
     def effective_width(self) -> int:
         return self.width if self.width is not None else int(L.WIDTH.default or 1024)
@@ -201,11 +228,13 @@ class ImageInferenceTask(BaseModel):
         return bool(self.safety and self.safety.enabled)
 
     def to_wire(self) -> dict[str, Any]:
-        """The request as the API expects it: wire names, only the fields that were set."""
+        """The request as the API expects it: wire names, the fields that were set and the
+        ones the wire requires (taskType, model, and width and height, 1024 when left out)."""
         data = self.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        # taskType and model are required on the wire even when left at their value.
         data["taskType"] = self.task_type
         data["model"] = self.model
+        data["width"] = self.effective_width
+        data["height"] = self.effective_height
         return data
 
 
@@ -240,11 +269,54 @@ class GetTaskDetailsTask(BaseModel):
 
 
 class ImageUploadTask(BaseModel):
+    """Deprecated by runware-sdk 1.8 in favour of mediaStorage; still answered."""
+
     model_config = _TASK_CONFIG
 
     task_type: Literal["imageUpload"] = Field("imageUpload", alias="taskType")
     task_uuid: UUID4 = Field(alias="taskUUID")
-    image: Annotated[StrictStr, AfterValidator(_upload_image)]
+    image: UploadSource
+
+
+def _needs(parameter: str, operation: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "operation_needs",
+        "required when operation is '{operation}'",
+        {"parameter": parameter, "operation": operation},
+    )
+
+
+class MediaStorageTask(BaseModel):
+    """Store a picture (``upload``: media in, mediaUUID and mediaURL out) or forget one (``delete``).
+
+    A mediaUUID works wherever an imageUUID does. Source: runware-sdk 1.8 (MediaStorageParams).
+    """
+
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["mediaStorage"] = Field("mediaStorage", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+    operation: Literal[L.MEDIA_OPERATIONS]  # type: ignore[valid-type]
+    media: UploadSource | None = Field(None, description="upload: a public URL, a data URI or base64.")
+    media_uuid: AnyUUID | None = Field(None, alias="mediaUUID", description="delete: the media to forget.")
+
+    @model_validator(mode="after")
+    def _operation_fields(self) -> MediaStorageTask:
+        if self.operation == "upload" and self.media is None:
+            raise _needs("media", "upload")
+        if self.operation == "delete" and self.media_uuid is None:
+            raise _needs("mediaUUID", "delete")
+        return self
+
+
+class AccountManagementTask(BaseModel):
+    """Read the account: ``getDetails`` (balance, organization, team). Source: docs, account management."""
+
+    model_config = _TASK_CONFIG
+
+    task_type: Literal["accountManagement"] = Field("accountManagement", alias="taskType")
+    task_uuid: UUID4 = Field(alias="taskUUID")
+    operation: Literal[L.ACCOUNT_OPERATIONS]  # type: ignore[valid-type]
 
 
 Task = (
@@ -254,6 +326,8 @@ Task = (
     | GetResponseTask
     | GetTaskDetailsTask
     | ImageUploadTask
+    | MediaStorageTask
+    | AccountManagementTask
 )
 
 TASK_MODELS: dict[str, type[BaseModel]] = {
@@ -263,6 +337,8 @@ TASK_MODELS: dict[str, type[BaseModel]] = {
     "getResponse": GetResponseTask,
     "getTaskDetails": GetTaskDetailsTask,
     "imageUpload": ImageUploadTask,
+    "mediaStorage": MediaStorageTask,
+    "accountManagement": AccountManagementTask,
 }
 
 

@@ -137,6 +137,8 @@ class RunwareClient:
         elif isinstance(task, dict):
             raw = {"taskType": "imageInference", "model": limits.MODEL_ID, **task}
             raw.setdefault("taskUUID", new_task_uuid())
+            if "width" not in raw and "height" not in raw:  # required on the wire; 1024x1024 for a dict
+                raw.update(width=int(limits.WIDTH.default or 1024), height=int(limits.HEIGHT.default or 1024))
         else:
             raise ValidationFailed(
                 f"A task must be an ImageInferenceTask or a dict, not {type(task).__name__}."

@@ -84,13 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--fault-kinds",
         default=",".join(DEFAULTS.fault_kinds),
-        help="comma-separated faults the random rate draws from (429,500,503,504,timeout,reset)",
+        help="comma-separated faults the random rate draws from (402,403,429,500,503,504,timeout,reset)",
     )
     g.add_argument(
         "--fault-timeout-s",
         type=float,
         default=DEFAULTS.fault_timeout_s,
         help="how long an injected timeout holds a request",
+    )
+    g.add_argument(
+        "--account-balance",
+        type=float,
+        default=DEFAULTS.account_balance,
+        help="the account's balance in USD (0: every imageInference gets 402 insufficientCredits)",
     )
     g.add_argument(
         "--allow-outbound",
@@ -126,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fault_timeout_s=args.fault_timeout_s,
         allow_outbound=list(args.allow_outbound),
         cors_origins=list(args.cors),
+        account_balance=args.account_balance,
     )
 
 

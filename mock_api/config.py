@@ -14,6 +14,33 @@ from urllib.parse import urlsplit
 MB = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """How much a WebSocket session keeps for a client that disconnected, until it resumes.
+
+    The docs: undelivered results are "kept in a buffer memory for 120 seconds". The counts
+    and byte budgets are the mock's: past them the oldest buffered messages are dropped.
+    """
+
+    # How long a disconnected session stays resumable.
+    buffer_s: float = 120.0
+    # One session: at most this many buffered messages and bytes.
+    messages: int = 1000
+    bytes: int = 16 * MB
+    # One key: at most this many sessions (the oldest is forgotten) and buffered bytes.
+    per_key: int = 100
+    key_bytes: int = 32 * MB
+    # The whole mock: sessions and buffered bytes.
+    max_sessions: int = 10_000
+    total_bytes: int = 128 * MB
+
+    def __post_init__(self) -> None:
+        if self.buffer_s <= 0 or min(self.messages, self.bytes, self.per_key, self.key_bytes) <= 0:
+            raise ValueError("session limits must be positive")
+        if self.max_sessions <= 0 or self.total_bytes <= 0:
+            raise ValueError("session limits must be positive")
+
+
 @dataclass
 class MockConfig:
     # Auth: None accepts any non-empty key; a string accepts only that key.
@@ -67,6 +94,12 @@ class MockConfig:
     # Browser origins allowed to call the API and fetch images (CORS); empty = CORS off,
     # "*" = any origin. Never applies to /__admin.
     cors_origins: list[str] = field(default_factory=list)
+    # What a disconnected WebSocket session keeps for its client to resume with.
+    sessions: SessionLimits = field(default_factory=SessionLimits)
+
+    # --- the account (accountManagement getDetails) ---
+    # USD; an imageInference whose estimated cost it does not cover gets HTTP 402. Not spent.
+    account_balance: float = 100.0
 
     def __post_init__(self) -> None:
         self.replay_dirs = [Path(p) for p in self.replay_dirs]
@@ -80,6 +113,8 @@ class MockConfig:
             raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
         if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
+        if not 0 <= self.account_balance < float("inf"):
+            raise ValueError("account_balance must be a number >= 0")
         if self.require_key is not None and not self.require_key:
             raise ValueError("require_key must be a non-empty string or None")
 

@@ -1,7 +1,8 @@
 """Everything one mock instance remembers, in one object.
 
 ``MockState`` owns the replay store, the image store, the jobs, the fault plans,
-the journal, the outbound sender, the random source and the background tasks;
+the journal, the outbound sender, the account, the WebSocket sessions, the random source
+and the background tasks;
 ``reset()`` forgets what a run accumulated and ``aclose()`` stops it all. Routes
 reach it with ``state_of(request)`` (``create_app`` puts it on ``app.state.mock``).
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from starlette.requests import HTTPConnection
 
+from .account import Account
 from .config import MockConfig
 from .control.faults import FaultInjector
 from .control.journal import Journal
@@ -22,6 +24,7 @@ from .engine.replay import ReplayStore
 from .images.store import ImageStore
 from .jobs import JobStore
 from .outbound import Outbound, OutboundPolicy
+from .sessions import SessionStore
 
 
 class MockState:
@@ -46,6 +49,10 @@ class MockState:
             timeout_s=config.outbound_timeout_s,
             backoff_s=config.webhook_backoff_s,
         )
+        self.account = Account(config.account_balance)
+        self.sessions = SessionStore(self.jobs.clock.now, config.sessions)
+        # Open WebSockets, each by its closer (/__admin/disconnect drops them all).
+        self.sockets: set[Callable[[], Awaitable[None]]] = set()
         self._background: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -59,7 +66,8 @@ class MockState:
             task.cancel()
 
     async def reset(self) -> None:
-        """Forget everything a run accumulated: images, jobs, taskUUIDs, journal, faults, deliveries."""
+        """Forget everything a run accumulated: images, jobs, taskUUIDs, journal, faults, deliveries;
+        the account's balance goes back to its start value."""
         self._cancel_background()
         self.store.clear()
         self.rng = random.Random(self.config.random_seed)
@@ -67,6 +75,8 @@ class MockState:
         self.faults.reset()
         self.journal.clear()
         self.outbound.clear()
+        self.account.reset()
+        self.sessions.clear()
 
     async def aclose(self) -> None:
         """Stop background work and close outbound connections (server shutdown)."""

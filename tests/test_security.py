@@ -23,6 +23,7 @@ import httpx
 import psutil
 import pytest
 from gradio_client import Client, handle_file
+from websockets.sync.client import connect as ws_connect
 
 from mock_api import MockConfig, create_app
 from mock_api.testing import run_mock_server, spawn_mock, task
@@ -162,6 +163,12 @@ def exercised(stack: Stack) -> Stack:
         assert answers["mock: wrong auth task"].status_code == 401
         assert answers["mock: right auth task"].status_code == 200
         assert answers["mock: key as a list"].json()["errors"][0]["code"] == "invalidApiKey"
+        # A WebSocket session belongs to its key: the admin view of it must not show the key.
+        with ws_connect(stack.mock_url.replace("http://", "ws://") + "/v1", open_timeout=30) as ws:
+            ws.send(json.dumps([{"taskType": "authentication", "apiKey": SECRET}]))
+            assert "connectionSessionUUID" in str(ws.recv(timeout=30))
+        stack.texts["mock sessions"] = http.get("/__admin/sessions").text
+        assert "connectionSessionUUID" in stack.texts["mock sessions"]
         stack.texts["mock journal"] = http.get("/__admin/requests").text
         stack.texts["mock deliveries"] = http.get("/__admin/deliveries").text
         stack.texts["mock openapi"] = http.get("/openapi.json").text

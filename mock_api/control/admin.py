@@ -4,12 +4,16 @@ GET/DELETE /__admin/requests      the journal / clear it
 GET/POST/DELETE /__admin/faults   show / set / clear run-time faults
 GET/DELETE /__admin/deliveries    webhook and upload attempts / clear them
 POST /__admin/clock               {"advance": seconds}: finish simulated work sooner
-POST /__admin/reset               forget everything (images, jobs, journal, faults)
+GET/POST/DELETE /__admin/account  show / set {"balance": N} / restore the account's balance
+GET /__admin/sessions             WebSocket sessions: connected, buffered messages, resumes
+POST /__admin/disconnect          close every open WebSocket (1012); their sessions stay resumable
+POST /__admin/reset               forget everything (images, jobs, journal, faults, balance)
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api_schema import errors as E
 
+from ..account import AccountError
 from ..server.envelope import error_response
 from ..state import MockState, state_of
 from . import ADMIN_PREFIX
@@ -29,6 +34,20 @@ MAX_CLOCK_ADVANCE_S = 86400
 
 def _bad_body(message: str) -> Response:
     return error_response(400, E.INVALID_REQUEST_BODY, message)
+
+
+async def _configure(
+    request: Request, configure: Callable[[Any], dict[str, Any]], refused: type[ValueError]
+) -> Response:
+    """Apply a JSON body with ``configure``; a body that is not JSON, or that it refuses, is a 400."""
+    try:
+        spec = json.loads(await request.body() or b"null")
+    except (ValueError, RecursionError):
+        return _bad_body("The body must be a JSON object.")
+    try:
+        return JSONResponse(configure(spec))
+    except refused as exc:
+        return _bad_body(str(exc))
 
 
 @router.get("/requests")
@@ -49,14 +68,7 @@ async def show_faults(state: MockState = Depends(state_of)) -> dict[str, Any]:
 
 @router.post("/faults")
 async def set_faults(request: Request, state: MockState = Depends(state_of)) -> Response:
-    try:
-        spec = json.loads(await request.body() or b"null")
-    except ValueError:
-        return _bad_body("The body must be a JSON object.")
-    try:
-        return JSONResponse(state.faults.configure(spec))
-    except FaultSpecError as exc:
-        return _bad_body(str(exc))
+    return await _configure(request, state.faults.configure, FaultSpecError)
 
 
 @router.delete("/faults")
@@ -90,6 +102,35 @@ async def advance_clock(request: Request, state: MockState = Depends(state_of)) 
         return _bad_body(f'Send {{"advance": seconds}} with 0 <= seconds <= {MAX_CLOCK_ADVANCE_S}.')
     state.jobs.clock.advance(float(seconds))
     return JSONResponse({"offset": state.jobs.clock.offset})
+
+
+@router.get("/account")
+async def show_account(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return state.account.describe()
+
+
+@router.post("/account")
+async def set_account(request: Request, state: MockState = Depends(state_of)) -> Response:
+    return await _configure(request, state.account.configure, AccountError)
+
+
+@router.delete("/account")
+async def restore_account(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    state.account.reset()
+    return state.account.describe()
+
+
+@router.get("/sessions")
+async def list_sessions(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    return state.sessions.describe()
+
+
+@router.post("/disconnect")
+async def disconnect_sockets(state: MockState = Depends(state_of)) -> dict[str, Any]:
+    closers = list(state.sockets)
+    for close in closers:
+        await close()
+    return {"closed": len(closers)}
 
 
 @router.post("/reset")

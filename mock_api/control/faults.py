@@ -1,7 +1,7 @@
 """Fault injection: make the mock fail the way the live API fails, on demand.
 
 Three sources, checked in this order for each request:
-1. per request, the headers ``X-Mock-Fault: 429|500|503|504|timeout|reset`` and
+1. per request, the headers ``X-Mock-Fault: 402|403|429|500|503|504|timeout|reset`` and
    ``X-Mock-Latency-Ms: N`` (any non-admin path);
 2. at run time, ``POST /__admin/faults``: fail the next N API requests with one fault,
    or fail API requests at a seeded random rate (reproducible run after run);
@@ -34,6 +34,8 @@ FAULT_HEADER = "x-mock-fault"
 LATENCY_HEADER = "x-mock-latency-ms"
 
 HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
+    "402": (402, E.INSUFFICIENT_CREDITS, E.INSUFFICIENT_CREDITS_MESSAGE),
+    "403": (403, E.INSUFFICIENT_PERMISSIONS, E.INSUFFICIENT_PERMISSIONS_MESSAGE),
     "429": (429, E.RATE_LIMITED, "Too many requests: the queue capacity is exceeded. Retry later."),
     "500": (500, E.SERVER_ERROR, "Internal server error (injected by the mock)."),
     "503": (503, E.SERVICE_UNAVAILABLE, "The service is temporarily at capacity. Retry later."),
@@ -228,7 +230,7 @@ class FaultInjector:
 
     # -------------------------------------------------------------- answers
     def answer(self, fault: str, body: bytes | None) -> tuple[int, list[ErrorItem], dict[str, str]]:
-        """(status, error items, headers) of an HTTP fault ("429", "500", "503", "504").
+        """(status, error items, headers) of an HTTP fault ("402", "403", "429", "500", "503", "504").
 
         Runware's shape: one error item per task of the request, Retry-After on 429 and 503.
         """

@@ -54,6 +54,12 @@ def placeholder_reference(url: str) -> bytes:
     return buf.getvalue()
 
 
+def url_picture(url: str) -> bytes:
+    """What stands in for a picture at a URL, which the mock never fetches: the documented
+    asset's local stand-in, else a grey card naming the host."""
+    return standin_reference(url.strip()) or placeholder_reference(url.strip())
+
+
 def _check_picture(data: bytes) -> None:
     load_reference(data)  # raises ValueError with a reason
 
@@ -86,7 +92,9 @@ async def resolve_references(
         if kind is RefKind.UUID:
             record = store.by_uuid(ref.strip())
             if record is None:
-                fail(i, f"unknown imageUUID {ref.strip()!r} (upload it first with imageUpload)")
+                fail(
+                    i, f"unknown imageUUID {ref.strip()!r} (store it first with mediaStorage or imageUpload)"
+                )
                 continue
             try:
                 data = await store.get_bytes(record)
@@ -94,7 +102,7 @@ async def resolve_references(
                 fail(i, f"imageUUID {ref.strip()!r} is no longer available")
                 continue
         elif kind is RefKind.URL:
-            data = standin_reference(ref.strip()) or placeholder_reference(ref.strip())
+            data = url_picture(ref)
         else:
             try:
                 data = decode_inline(ref, config.max_reference_bytes)

@@ -208,6 +208,16 @@ class ImageStore:
         path = self._by_uuid.get(image_uuid.lower())
         return self.lookup(path) if path else None
 
+    def forget(self, image_uuid: str) -> ImageRecord | None:
+        """Drop an imageUUID's record (mediaStorage delete): its URL then answers 404 and the
+        UUID no longer resolves as a reference. The record, or None when there was none."""
+        with self._lock:
+            path = self._by_uuid.get(image_uuid.lower())
+            record = self._records.get(path) if path else None
+            if record is not None:
+                self._forget(record)
+            return record
+
     def __len__(self) -> int:
         return len(self._records)
 

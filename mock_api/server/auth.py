@@ -49,6 +49,6 @@ def authenticate(ctx: RequestContext, tasks: list[Any]) -> TaskResult | None:
         return _refused(MISSING_KEY)
     expected = ctx.state.config.require_key
     if expected is not None and not all(_same(key, expected) for key in offered):
-        return _refused("Invalid API key.")
+        return _refused(E.INVALID_API_KEY_MESSAGE)
     ctx.authenticated = True
     return None

@@ -17,9 +17,11 @@ from typing import Any
 from api_schema import errors as E
 from api_schema import parse_task
 
+from ..tasks.account import handle_account_management
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
 from ..tasks.lookup import handle_get_response, handle_get_task_details
+from ..tasks.media import handle_media_storage
 from ..tasks.session import handle_authentication, handle_ping
 from ..tasks.upload import handle_image_upload
 from .auth import authenticate
@@ -33,6 +35,8 @@ HANDLERS: dict[str, Handler] = {
     "ping": handle_ping,
     "imageInference": handle_image_inference,
     "imageUpload": handle_image_upload,
+    "mediaStorage": handle_media_storage,
+    "accountManagement": handle_account_management,
     "getResponse": handle_get_response,
     "getTaskDetails": handle_get_task_details,
 }

@@ -27,7 +27,8 @@ def _error_response(description: str) -> dict[str, Any]:
 POST_V1_DOCS: dict[str, Any] = {
     "summary": "Run tasks (the Runware REST endpoint)",
     "description": (
-        "A JSON array of tasks: authentication, ping, imageInference, imageUpload. Authenticate "
+        "A JSON array of tasks: authentication, ping, imageInference, imageUpload, mediaStorage, "
+        "accountManagement, getResponse, getTaskDetails. Authenticate "
         "with `Authorization: Bearer <key>` or an authentication task. Each task succeeds or fails "
         "on its own; answers share one envelope."
     ),
@@ -51,7 +52,9 @@ POST_V1_DOCS: dict[str, Any] = {
         200: _error_response("Envelope with data items (and error items for tasks that failed)"),
         400: _error_response("Invalid request: one error item per violation"),
         401: _error_response("Missing or invalid API key"),
-        404: _error_response("getResponse or getTaskDetails for an unknown or expired taskUUID"),
+        402: _error_response("Insufficient account balance (insufficientCredits)"),
+        403: _error_response("The key lacks permission (insufficientPermissions; injected faults only)"),
+        404: _error_response("An unknown or expired taskUUID (getResponse, getTaskDetails) or mediaUUID"),
         413: _error_response("Request body too large"),
     },
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from api_schema import ErrorItem, make_error
 from api_schema import errors as E
@@ -25,6 +25,14 @@ class TaskResult:
 Push = Callable[[TaskResult], Awaitable[None]]
 
 
+class Connection(Protocol):
+    """The socket a WebSocket request came in on (there is none over REST)."""
+
+    def open_session(self, key: str, requested: str | None) -> str:
+        """Authenticate the socket into a session (``requested`` resumed when it may be); its UUID."""
+        ...
+
+
 @dataclass
 class RequestContext:
     """One request (REST) or one connection (WebSocket), as the handlers see it."""
@@ -37,6 +45,7 @@ class RequestContext:
     # Set once a key was accepted; a WebSocket stays authenticated for its later messages.
     authenticated: bool = False
     session_uuid: str | None = None  # the connectionSessionUUID handed out on this connection
+    connection: Connection | None = None  # WebSocket: where sessions are opened and resumed
 
 
 Handler = Callable[[RequestContext, Any], Awaitable[TaskResult]]
@@ -65,7 +74,7 @@ def internal_error(
 
 
 def conflict(task_type: str, task_uuid: str) -> TaskResult:
-    """conflictTaskUUID: the taskUUID was used before (imageInference and imageUpload)."""
+    """conflictTaskUUID: the taskUUID was used before (imageInference, imageUpload, mediaStorage)."""
     return failed(
         400,
         E.CONFLICT_TASK_UUID,

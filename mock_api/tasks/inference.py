@@ -4,7 +4,8 @@ per-image messages of a WebSocket (``ctx.push``).
 A sync REST answer is computed at once (and remembered for getResponse and
 getTaskDetails); everything else becomes a job that reveals its images on the
 simulated schedule, pushing each one to the webhook, the upload endpoint and the
-socket as it finishes. A taskUUID used before gets conflictTaskUUID.
+socket as it finishes. A taskUUID used before gets conflictTaskUUID; a task whose
+estimated cost the account's balance does not cover gets 402 insufficientCredits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from api_schema import ErrorItem, ImageInferenceTask
 from api_schema import errors as E
-from api_schema.limits import FORMAT_MIME
+from api_schema.limits import FORMAT_MIME, estimate_cost
 
 from ..engine.answer import Unanswerable, answer
 from ..jobs import Items, Job
@@ -72,6 +73,16 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
             429,
             E.RATE_LIMITED,
             f"Too many tasks in progress (at most {state.jobs.max_jobs}); retry when some finish.",
+            task_type=task.task_type,
+            task_uuid=task.task_uuid,
+        )
+    cost = estimate_cost(task.effective_width, task.effective_height, task.number_results)
+    if not state.account.covers(cost):
+        # Before the claim: once topped up, the same taskUUID may be sent again.
+        return failed(
+            402,
+            E.INSUFFICIENT_CREDITS,
+            E.INSUFFICIENT_CREDITS_MESSAGE,
             task_type=task.task_type,
             task_uuid=task.task_uuid,
         )

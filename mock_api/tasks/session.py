@@ -14,9 +14,13 @@ MAX_SESSION_CHARS = 64
 
 
 async def handle_authentication(ctx: RequestContext, task: AuthenticationTask) -> TaskResult:
-    resumed = task.connection_session_uuid
-    if resumed and len(resumed) <= MAX_SESSION_CHARS:
-        ctx.session_uuid = resumed
+    """A session for the socket (resumed when the key may), or over REST a fresh UUID: a REST
+    request has no socket to resume, so a connectionSessionUUID sent there is not echoed."""
+    requested = task.connection_session_uuid
+    if requested is not None and len(requested) > MAX_SESSION_CHARS:
+        requested = None
+    if ctx.connection is not None:
+        ctx.session_uuid = ctx.connection.open_session(task.api_key, requested)
     elif ctx.session_uuid is None:
         ctx.session_uuid = new_uuid(ctx.state.rng)
     return TaskResult(data=[{"taskType": task.task_type, "connectionSessionUUID": ctx.session_uuid}])

@@ -1,9 +1,12 @@
-"""The imageUpload task: a data URI or base64 picture in, an imageUUID out.
+"""The imageUpload task: a picture in (a URL, a data URI or base64), an imageUUID out.
 
 The picture is kept in the source store (bounded) and registered as an image
 record, so its imageUUID works as a reference image and its URL serves it.
-Like the live API, pictures are stored at most 2048 px a side; GIF and BMP are
-stored as PNG. A taskUUID used before gets conflictTaskUUID.
+A URL is never fetched: the documented asset URLs have stand-ins, any other URL
+becomes a labelled placeholder card, as for reference images. Like the live API,
+pictures are stored at most 2048 px a side; GIF and BMP are stored as PNG. A
+taskUUID used before gets conflictTaskUUID. ``store_picture`` is shared with
+mediaStorage (``media``).
 """
 
 from __future__ import annotations
@@ -15,19 +18,21 @@ from typing import Any
 import anyio.to_thread
 from PIL import Image
 
-from api_schema import ErrorItem, ImageUploadTask, make_error
+from api_schema import ImageUploadTask, RefKind, classify_reference
 from api_schema import errors as E
 from api_schema.limits import FORMAT_EXT, OUTPUT_QUALITY
 
 from ..config import MockConfig
 from ..engine.items import new_uuid
-from ..engine.references import decode_inline
+from ..engine.references import decode_inline, url_picture
 from ..images.references import load_reference
 from ..images.store import BlobSource, ImageRecord, ImageStore
-from .handler import RequestContext, TaskResult, conflict
+from .handler import RequestContext, TaskResult, conflict, failed
 
 MAX_SIDE = 2048
 _KEEP = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WEBP"}
+# Where stored pictures are served (imageUpload and mediaStorage alike).
+UPLOAD_PATH = "/image/up/{uuid}.{ext}"
 
 
 def normalize_upload(data: bytes) -> tuple[bytes, str]:
@@ -45,24 +50,21 @@ def normalize_upload(data: bytes) -> tuple[bytes, str]:
         return buf.getvalue(), "PNG"
 
 
-async def store_upload(
-    task: ImageUploadTask, store: ImageStore, config: MockConfig, rng: random.Random
-) -> tuple[dict[str, Any], ErrorItem | None]:
-    """(item with a relative "path" instead of imageURL, None) or ({}, error item)."""
-    try:
-        data = decode_inline(task.image, config.max_reference_bytes)
-        data, fmt = await anyio.to_thread.run_sync(normalize_upload, data)
-    except ValueError as exc:
-        return {}, make_error(
-            E.param_info("image").code,
-            f"Invalid value for 'image': {str(exc).rstrip('.')}.",
-            parameter="image",
-            task_type=task.task_type,
-            task_uuid=task.task_uuid,
-        )
+def is_upload(record: ImageRecord) -> bool:
+    """Whether a record is a stored picture (not a generated image)."""
+    return record.path.startswith(UPLOAD_PATH.split("{", 1)[0])
+
+
+async def store_picture(value: str, store: ImageStore, config: MockConfig, rng: random.Random) -> ImageRecord:
+    """Store a picture given as a URL, data URI or base64; ValueError with a reason when unusable."""
+    if classify_reference(value) is RefKind.URL:
+        data = url_picture(value)
+    else:
+        data = decode_inline(value, config.max_reference_bytes)
+    data, fmt = await anyio.to_thread.run_sync(normalize_upload, data)
     image_uuid = new_uuid(rng)
     record = ImageRecord(
-        path=f"/image/up/{image_uuid}.{FORMAT_EXT[fmt]}",
+        path=UPLOAD_PATH.format(uuid=image_uuid, ext=FORMAT_EXT[fmt]),
         image_uuid=image_uuid,
         source=BlobSource(digest=store.add_source(data), fmt=fmt),
         fmt=fmt,
@@ -70,20 +72,32 @@ async def store_upload(
         expires_at=store.expiry(None),
     )
     store.register(record)
-    item = {
-        "taskType": task.task_type,
-        "taskUUID": task.task_uuid,
-        "imageUUID": image_uuid,
-        "path": record.path,
-    }
-    return item, None
+    return record
+
+
+def unusable(parameter: str, reason: ValueError, task_type: str, task_uuid: str) -> TaskResult:
+    return failed(
+        400,
+        E.param_info(parameter).code,
+        f"Invalid value for '{parameter}': {str(reason).rstrip('.')}.",
+        parameter=parameter,
+        task_type=task_type,
+        task_uuid=task_uuid,
+    )
 
 
 async def handle_image_upload(ctx: RequestContext, task: ImageUploadTask) -> TaskResult:
     if not ctx.state.jobs.claim(task.task_uuid):
         return conflict(task.task_type, task.task_uuid)
-    item, error = await store_upload(task, ctx.state.store, ctx.state.config, ctx.state.rng)
-    if error is not None:
-        return TaskResult(errors=[error], status=400)
-    item["imageURL"] = ctx.base_url + item.pop("path")
+    state = ctx.state
+    try:
+        record = await store_picture(task.image, state.store, state.config, state.rng)
+    except ValueError as exc:
+        return unusable("image", exc, task.task_type, task.task_uuid)
+    item: dict[str, Any] = {
+        "taskType": task.task_type,
+        "taskUUID": task.task_uuid,
+        "imageUUID": record.image_uuid,
+        "imageURL": ctx.base_url + record.path,
+    }
     return TaskResult(data=[item])

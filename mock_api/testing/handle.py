@@ -48,8 +48,8 @@ class MockHandle:
         self._admin("DELETE", "/requests")
 
     def fault(self, kind: str, count: int = 1, **options: Any) -> dict[str, Any]:
-        """Fail the next ``count`` API requests with ``kind`` ("429", "500", "503", "504",
-        "timeout", "reset", ...); ``options`` are the admin API's other fields (retryAfter=...)."""
+        """Fail the next ``count`` API requests with ``kind`` ("402", "403", "429", "500", "503",
+        "504", "timeout", "reset"); ``options`` are the admin API's other fields (retryAfter=...)."""
         return self._admin("POST", "/faults", {"fault": kind, "count": count, **options})
 
     def clear_faults(self) -> None:
@@ -62,6 +62,22 @@ class MockHandle:
     def advance(self, seconds: float) -> None:
         """Move the mock's simulated clock: async work due within ``seconds`` is done now."""
         self._admin("POST", "/clock", {"advance": seconds})
+
+    def account(self) -> dict[str, Any]:
+        """The account's balance and currency (what accountManagement getDetails reports)."""
+        return self._admin("GET", "/account")
+
+    def set_balance(self, balance: float) -> dict[str, Any]:
+        """Set the account's balance; at 0 every imageInference gets HTTP 402 insufficientCredits."""
+        return self._admin("POST", "/account", {"balance": balance})
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """WebSocket sessions: connected, buffered messages, resumes (never their key)."""
+        return self._admin("GET", "/sessions")["sessions"]
+
+    def disconnect(self) -> int:
+        """Drop every open WebSocket from the server's side (their sessions stay resumable)."""
+        return self._admin("POST", "/disconnect")["closed"]
 
     def reset(self) -> None:
         """Forget everything: images, jobs, journal, faults."""

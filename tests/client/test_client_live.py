@@ -153,6 +153,31 @@ async def test_invalid_task_is_not_sent(router, client, bad, parameter, code):
     assert router.calls.call_count == 0
 
 
+async def test_a_dict_without_a_size_is_sent_at_1024_square_and_the_wire_requires_one(fake, client):
+    gen = await client.generate({"positivePrompt": PROMPT})
+    assert (
+        (gen.request["width"], gen.request["height"])
+        == (1024, 1024)
+        == (
+            fake.posts[0][0]["width"],
+            fake.posts[0][0]["height"],
+        )
+    )
+    # On the wire the size is required: the stand-in refuses a task without it, as the mock does.
+    bare = {"taskType": "imageInference", "taskUUID": api_schema.new_task_uuid(), "positivePrompt": PROMPT}
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(LIVE_URL, json=[{**bare, "model": api_schema.MODEL_ID}], headers=fake_auth())
+    assert answer.status_code == 400
+    assert [(e["code"], e["parameter"]) for e in answer.json()["errors"]] == [
+        ("invalidWidth", "width"),
+        ("invalidHeight", "height"),
+    ]
+
+
+def fake_auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEY}"}
+
+
 async def test_all_violations_are_reported(router, client):
     with pytest.raises(ValidationFailed) as info:
         await client.generate(task(width=50, steps=0, outputFormat="GIF"))

@@ -50,6 +50,14 @@ BAD_TASKS = [
     ("width-string", task(width="256"), ["invalidWidth"], ["width"]),
     ("height-without-width", task(width=MISSING), ["invalidWidth"], ["width"]),
     ("width-without-height", task(height=MISSING), ["invalidHeight"], ["height"]),
+    # Both are "Required: true" on the model page: no 1024x1024 default on the wire.
+    (
+        "size-missing",
+        task(width=MISSING, height=MISSING),
+        ["invalidWidth", "invalidHeight"],
+        ["width", "height"],
+    ),
+    ("width-null", task(width=None), ["invalidWidth"], ["width"]),
     ("height-zero", task(height=0), ["invalidHeight"], ["height"]),
     ("prompt-short", task(positivePrompt="a"), ["invalidPositivePrompt"], ["positivePrompt"]),
     ("prompt-long", task(positivePrompt="x" * 3001), ["invalidPositivePrompt"], ["positivePrompt"]),
@@ -107,9 +115,15 @@ BAD_TASKS = [
         ["invalidImage"],
         ["image"],
     ),
-    (
+    (  # a URL is one of the documented forms (never fetched): accepted
         "upload-url",
         {"taskType": "imageUpload", "taskUUID": GOOD_UUID, "image": "https://x.org/a.png"},
+        [],
+        None,
+    ),
+    (
+        "upload-uuid",
+        {"taskType": "imageUpload", "taskUUID": GOOD_UUID, "image": GOOD_UUID},
         ["invalidImage"],
         ["image"],
     ),

@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from demo.client import RunwareClient
-from demo.errors import NetworkError, RateLimited, RequestTimeout, ServerError
+from demo.errors import (
+    AuthError,
+    NetworkError,
+    PaymentRequired,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+)
 from mock_api import MockConfig
 from mock_api.control.faults import FaultInjector, FaultSpecError
 from mock_api.testing import AUTH, KEY, run_mock_server, task
@@ -100,6 +107,8 @@ def post(url: str, *tasks: dict, headers: dict | None = None, timeout: float = 3
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
     [
+        ("402", 402, "insufficientCredits"),
+        ("403", 403, "insufficientPermissions"),
         ("429", 429, "rateLimitExceeded"),
         ("500", 500, "internalServerError"),
         ("503", 503, "serviceUnavailable"),
@@ -171,10 +180,12 @@ def test_admin_seeded_rate_gives_the_same_sequence_twice(url: str) -> None:
     assert run() == first
 
 
-def test_start_up_rate_applies_to_api_requests_only() -> None:
-    config = MockConfig(random_seed=1, fault_rate=1.0, fault_kinds=["503"])
+@pytest.mark.parametrize("kind", ["503", "402", "403"])
+def test_start_up_rate_applies_to_api_requests_only(kind: str) -> None:
+    config = MockConfig(random_seed=1, fault_rate=1.0, fault_kinds=[kind])
     with run_mock_server(config) as base:
-        assert post(base, task()).status_code == 503
+        answer = post(base, task())
+        assert answer.status_code == int(kind) and answer.json()["errors"][0]["taskType"] == "imageInference"
         assert httpx.get(base + "/health", timeout=10).status_code == 200
 
 
@@ -218,6 +229,25 @@ async def test_client_surfaces_faults_that_outlast_its_retries(url: str, fault: 
             await c.generate(task())
     assert caught.value.retryable
     assert KEY not in str(caught.value) and KEY not in repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ("402", PaymentRequired, "Your account balance is insufficient"),
+        ("403", AuthError, "The API key doesn't have permissions to perform the request"),
+    ],
+)
+async def test_client_does_not_retry_402_or_403(url: str, fault: str, error: type, message: str) -> None:
+    spec = {"fault": fault, "count": 3}
+    httpx.post(url + "/__admin/faults", json=spec, timeout=10).raise_for_status()
+    async with client(url) as c:
+        with pytest.raises(error) as caught:
+            await c.generate(task())
+    assert caught.value.status == int(fault) and caught.value.message == message
+    assert not caught.value.retryable
+    # One attempt only: two of the three armed faults are left.
+    assert httpx.get(url + "/__admin/faults", timeout=10).json()["active"]["remaining"] == 2
 
 
 async def test_client_async_polling_rides_out_faults_on_get_response(url: str) -> None:
@@ -274,11 +304,11 @@ def test_any_admin_spec_is_accepted_or_refused_with_a_reason(spec: dict) -> None
 def test_command_line_flags_reach_the_config() -> None:
     from mock_api.__main__ import build_parser, config_from_args
 
-    argv = "--speed 0 --latency-ms 40 --fault-rate 0.25 --fault-seed 3 --fault-kinds 429,reset"
+    argv = "--speed 0 --latency-ms 40 --fault-rate 0.25 --fault-seed 3 --fault-kinds 429,reset,402,403"
     argv += " --fault-timeout-s 2 --allow-outbound hooks.internal --allow-outbound 10.0.0.0/8"
     config = config_from_args(build_parser().parse_args(argv.split()))
     assert (config.speed, config.latency_ms, config.fault_rate, config.fault_seed) == (0.0, 40, 0.25, 3)
-    assert config.fault_kinds == ["429", "reset"] and config.fault_timeout_s == 2.0
+    assert config.fault_kinds == ["429", "reset", "402", "403"] and config.fault_timeout_s == 2.0
     assert config.allow_outbound == ["hooks.internal", "10.0.0.0/8"]
     with pytest.raises(ValueError):
         config_from_args(build_parser().parse_args(["--fault-rate", "2"]))

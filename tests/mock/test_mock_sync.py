@@ -132,10 +132,9 @@ def test_random_seed_is_unsigned_32_bit_and_cost_only_when_asked(mock_url):
     assert all("cost" not in i and "NSFWContent" not in i for i in items)
 
 
-def test_default_size_and_documented_price():
+def test_documented_price_at_1024_square():
     with run_mock_server(MockConfig(random_seed=3)) as url:
-        request = task(includeCost=True, safety={"checkContent": True})
-        del request["width"], request["height"]
+        request = task(includeCost=True, safety={"checkContent": True}, width=1024, height=1024)
         [item] = post(url, [request]).json()["data"]
         assert item["cost"] == 0.0225
         assert item["NSFWContent"] is False

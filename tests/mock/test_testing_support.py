@@ -87,6 +87,16 @@ def test_a_fault_a_reset_and_an_empty_journal(runware_mock):
     assert runware_mock.requests() == []
 
 
+def test_the_handle_drives_the_account_and_the_sockets(runware_mock):
+    assert runware_mock.set_balance(0) == {"balance": 0.0, "currency": "USD"}
+    auth = {"Authorization": "Bearer any"}
+    assert httpx.post(runware_mock.api_url, json=[task()], headers=auth).status_code == 402
+    assert runware_mock.account()["balance"] == 0
+    assert runware_mock.sessions() == [] and runware_mock.disconnect() == 0
+    runware_mock.reset()
+    assert runware_mock.account()["balance"] > 0
+
+
 def test_the_factory_starts_several(runware_mock_factory):
     a, b = runware_mock_factory(random_seed=1), runware_mock_factory(require_key="kb")
     assert a.url != b.url and b.config.require_key == "kb"
@@ -121,7 +131,7 @@ def test_every_fixture_works_from_another_projects_test_file(tmp_path: Path):
     (tmp_path / "test_fixtures.py").write_text(FIXTURE_CASES, encoding="utf-8")
     done = run_pytest(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert re.search(r"\b6 passed\b", done.stdout), done.stdout
+    assert re.search(r"\b7 passed\b", done.stdout), done.stdout
 
 
 async def test_this_projects_client_runs_unchanged_against_the_router():

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from api_schema import Envelope
+from api_schema import errors as E
 from mock_api.testing import KEY, Server, spawn_mock
 
 RECV_TIMEOUT_S = 20
@@ -71,11 +72,11 @@ def assert_clean_log(server: Server) -> None:
 
 LONE_SURROGATE_KEY = '[{"taskType": "authentication", "apiKey": "\\ud800"}]'  # the JSON escape, as sent
 UNAUTHENTICATED = [
-    pytest.param(LONE_SURROGATE_KEY, "Invalid API key.", id="lone-surrogate-key"),
+    pytest.param(LONE_SURROGATE_KEY, E.INVALID_API_KEY_MESSAGE, id="lone-surrogate-key"),
     pytest.param(PING_FRAME, "Missing API key", id="ping-before-authenticating"),
     pytest.param(
         json.dumps([{"taskType": "authentication", "apiKey": "not-the-key"}]),
-        "Invalid API key.",
+        E.INVALID_API_KEY_MESSAGE,
         id="wrong-key",
     ),
     pytest.param(
@@ -106,6 +107,13 @@ async def test_a_refused_key_gets_the_same_answer_and_the_socket_one_message_the
 
 # --------------------------------------------------------------------------- bad payloads and tasks
 
+# An imageInference without width and height, which the wire requires.
+SIZELESS = {
+    "taskType": "imageInference",
+    "taskUUID": TASK_UUID,
+    "model": "runware:glm-image@0",
+    "positivePrompt": "a lighthouse",
+}
 TOO_LARGE = json.dumps([{**PING, "pad": "x" * int(1.5 * MAX_BODY_MB * 2**20)}])
 HOSTILE = [
     pytest.param("[" * 2000 + "]" * 2000, 400, ["invalidRequestBody"], id="nested-2000-deep"),
@@ -129,22 +137,12 @@ HOSTILE = [
         id="lone-surrogate-task-type",
     ),
     pytest.param(
-        json.dumps(
-            [
-                {
-                    "taskType": "imageInference",
-                    "taskUUID": TASK_UUID,
-                    "model": "runware:glm-image@0",
-                    "positivePrompt": "a lighthouse",
-                    "width": 100,
-                    "height": 100,
-                }
-            ]
-        ),
+        json.dumps([{**SIZELESS, "width": 100, "height": 100}]),
         400,
         ["invalidWidth", "invalidHeight"],
         id="bad-inference",
     ),
+    pytest.param(json.dumps([SIZELESS]), 400, ["invalidWidth", "invalidHeight"], id="no-size"),
     pytest.param(
         '[{"taskType": "ping", "ping": ' + '{"a": ' * 600 + "1" + "}" * 600 + "}]",
         400,

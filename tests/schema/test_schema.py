@@ -25,6 +25,8 @@ def base(**extra):
         "taskUUID": UUID,
         "model": "runware:glm-image@0",
         "positivePrompt": 'a sign that reads "HELLO"',
+        "width": 1024,
+        "height": 1024,
     }
     task.update(extra)
     return task
@@ -117,11 +119,25 @@ def test_defaults_match_the_model_page():
     assert not t.safety_enabled
 
 
-@pytest.mark.parametrize(("given", "missing"), [({"width": 1024}, "height"), ({"height": 768}, "width")])
-def test_width_and_height_only_together(given, missing):
-    (err,) = errors_of(base(**given))
+@pytest.mark.parametrize("missing", ["width", "height"])
+def test_width_and_height_are_required_on_the_wire(missing):
+    # The model page marks both "Required: true": a task without one is refused, not answered at 1024.
+    (err,) = errors_of({k: v for k, v in base().items() if k != missing})
     assert err.parameter == missing and err.code == f"invalid{missing.title()}"
-    assert "together" in err.message
+    assert err.message == f"Missing required parameter '{missing}'."
+    (err,) = errors_of(base(**{missing: None}))  # a JSON null is no value either
+    assert err.parameter == missing and "Missing" in err.message
+    errs = errors_of({k: v for k, v in base().items() if k not in ("width", "height")})
+    assert [(e.code, e.parameter) for e in errs] == [("invalidWidth", "width"), ("invalidHeight", "height")]
+
+
+@pytest.mark.parametrize(("given", "missing"), [({"width": 1024}, "height"), ({"height": 768}, "width")])
+def test_python_code_may_leave_out_both_but_not_one(given, missing):
+    wire = A.ImageInferenceTask(task_uuid=UUID, positive_prompt="hi there").to_wire()
+    assert (wire["width"], wire["height"]) == (1024, 1024)
+    assert errors_of(wire) == []
+    with pytest.raises(ValueError, match="together"):
+        A.ImageInferenceTask(task_uuid=UUID, positive_prompt="hi there", **given)
 
 
 @pytest.mark.parametrize(
@@ -151,7 +167,7 @@ def test_model_and_task_uuid():
 
 def test_required_fields():
     errs = errors_of({"taskType": "imageInference"})
-    assert {e.parameter for e in errs} == {"taskUUID", "positivePrompt", "model"}
+    assert {e.parameter for e in errs} == {"taskUUID", "positivePrompt", "model", "width", "height"}
 
 
 def test_safety_and_flags():
@@ -266,8 +282,33 @@ def test_other_tasks():
     assert errors_of({"taskType": "getTaskDetails", "taskUUID": UUID}) == []
     data_uri = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
     assert errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": data_uri}) == []
-    (err,) = errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": "https://x.org/a.png"})
+    # "Image to upload (URL, Data URI, or Base64)": a URL is fine, a UUID is not an image.
+    assert errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": "https://x.org/a.png"}) == []
+    (err,) = errors_of({"taskType": "imageUpload", "taskUUID": UUID, "image": UUID})
     assert err.code == "invalidImage"
+
+
+def test_media_storage_and_account_management_tasks():
+    def media(**fields):
+        return errors_of({"taskType": "mediaStorage", "taskUUID": UUID, **fields})
+
+    assert media(operation="upload", media="https://x.org/a.png") == []
+    assert media(operation="delete", mediaUUID=UUID) == []
+    for fields, code, parameter in [
+        ({"operation": "upload"}, "invalidMedia", "media"),
+        ({"operation": "delete"}, "invalidMediaUUID", "mediaUUID"),
+        ({"operation": "delete", "mediaUUID": "x"}, "invalidMediaUUID", "mediaUUID"),
+        ({"operation": "move", "mediaUUID": UUID}, "invalidOperation", "operation"),
+        ({"media": "https://x.org/a.png"}, "invalidOperation", "operation"),
+    ]:
+        (err,) = media(**fields)
+        assert (err.code, err.parameter) == (code, parameter), fields
+    (err,) = media(operation="move")
+    assert "upload, delete" in err.message
+    assert errors_of({"taskType": "accountManagement", "taskUUID": UUID, "operation": "getDetails"}) == []
+    (err,) = errors_of({"taskType": "accountManagement", "taskUUID": UUID, "operation": "getUsageActivity"})
+    assert err.code == "invalidOperation" and "getDetails" in err.message
+    assert set(A.TASK_MODELS) >= {"mediaStorage", "accountManagement"}
 
 
 def test_api_key_is_not_in_repr():
@@ -343,9 +384,10 @@ def test_json_schema_cli():
     ).stdout
     schema = json.loads(out)
     props = schema["properties"]
-    assert props["width"]["anyOf"][0]["maximum"] == 2048
+    assert props["width"]["maximum"] == 2048 and props["width"]["type"] == "integer"
+    assert "default" not in props["width"] and "anyOf" not in props["height"]
     assert props["CFGScale"]["maximum"] == 30 and schema["additionalProperties"] is False
-    assert set(schema["required"]) >= {"taskType", "taskUUID", "model", "positivePrompt"}
+    assert set(schema["required"]) >= {"taskType", "taskUUID", "model", "positivePrompt", "width", "height"}
 
 
 def test_json_schema_cli_reader_gone_is_not_a_traceback():

@@ -94,7 +94,7 @@ class FakeRunware:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return envelope_error(
                 E.INVALID_API_KEY,
-                "Invalid API key.",
+                E.INVALID_API_KEY_MESSAGE,
                 status=401,
                 parameter="apiKey",
                 task_type="authentication",
