@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = {"api_schema", "mock_api", "demo", "tests", "benchmarks", "app"}
 
 
-def imports_of(path: Path) -> set[str]:
+def all_imports_of(path: Path) -> set[str]:
+    """Top-level names of every absolute import in a file (ours and third-party)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -19,7 +21,21 @@ def imports_of(path: Path) -> set[str]:
             found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
-    return found & OURS
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    return all_imports_of(path) & OURS
+
+
+def relative_imports_of(path: Path) -> set[str]:
+    """Modules a file reaches with ``from .. import``: ('..backend' -> 'backend')."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level >= 2
+    }
 
 
 @pytest.mark.parametrize(
@@ -47,3 +63,19 @@ def test_tests_do_not_import_the_benchmarks():
         if "benchmarks" in imports_of(p)
     ]
     assert offenders == []
+
+
+def test_the_client_is_reusable_without_gradio_or_the_mock():
+    """demo/client imports api_schema, httpx, Pillow (and pydantic, which api_schema is built on)."""
+    allowed = {"api_schema", "httpx", "PIL", "pydantic"}
+    for path in sorted((ROOT / "demo" / "client").rglob("*.py")):
+        third_party = all_imports_of(path) - set(sys.stdlib_module_names) - {"demo"}
+        assert third_party <= allowed, f"{path.relative_to(ROOT)} imports {sorted(third_party - allowed)}"
+        # Nothing above it in demo/ either (the UI, the backend factory, settings).
+        assert not relative_imports_of(path), f"{path.relative_to(ROOT)} reaches outside demo/client"
+
+
+def test_the_ui_reaches_the_mock_only_through_the_backend():
+    for path in sorted((ROOT / "demo" / "ui").rglob("*.py")):
+        assert "mock_api" not in imports_of(path), path.relative_to(ROOT)
+        assert relative_imports_of(path) <= {"backend", "client", "settings"}, path.relative_to(ROOT)

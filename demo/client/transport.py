@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,6 +35,7 @@ from .errors import (
     ServerError,
     from_items,
 )
+from .policies import RetryPolicy
 
 log = logging.getLogger("demo.client")
 
@@ -96,17 +96,13 @@ class Caller:
         key: SecretStr | None,
         *,
         timeout: float,
-        max_retries: int,
-        backoff_base: float,
-        backoff_max: float,
+        retry: RetryPolicy,
     ) -> None:
         self.http = http
         self.base_url = base_url
         self._key = key
         self.timeout = timeout
-        self.max_retries = max(0, max_retries)
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.retry = retry
         # Tests replace this to observe the delays without waiting them out.
         self.sleep = asyncio.sleep
 
@@ -136,9 +132,6 @@ class Caller:
         return items
 
     # -- retry policy -------------------------------------------------------------
-
-    def backoff(self, attempt: int) -> float:
-        return min(self.backoff_max, self.backoff_base * 2**attempt) + random.uniform(0, self.backoff_base)
 
     async def _wait_or_give_up(
         self, err: RunwareError, delay: float, attempt: int, retries: int, deadline_at: float
@@ -173,7 +166,7 @@ class Caller:
         retries: int | None = None,
     ) -> Reply:
         """POST a task array; the decoded envelope of a 2xx answer, or a typed error."""
-        retries = self.max_retries if retries is None else retries
+        retries = self.retry.max_retries if retries is None else retries
         kinds = ",".join(str(t.get("taskType")) for t in tasks)
         lost_reply = False
         attempt = 0
@@ -189,7 +182,7 @@ class Caller:
             except (httpx.TransportError, asyncio.TimeoutError) as exc:
                 err = self._transport_error(exc, task_uuid)
                 lost_reply = True
-                await self._wait_or_give_up(err, self.backoff(attempt), attempt, retries, deadline_at)
+                await self._wait_or_give_up(err, self.retry.backoff(attempt), attempt, retries, deadline_at)
                 attempt += 1
                 continue
             log.info("POST %s [%s] -> %d", self.base_url, kinds, resp.status_code)
@@ -223,7 +216,7 @@ class Caller:
                 raise err
             # A 5xx may have been produced after the task was accepted.
             lost_reply = lost_reply or resp.status_code >= 500
-            delay = retry_after if retry_after is not None else self.backoff(attempt)
+            delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
             await self._wait_or_give_up(err, delay, attempt, retries, deadline_at)
             attempt += 1
 
@@ -245,15 +238,15 @@ class Caller:
                 return await asyncio.wait_for(self._get_once(url, max_bytes, per_call), per_call + 0.5)
             except (httpx.TransportError, asyncio.TimeoutError) as exc:
                 err = self._transport_error(exc, None)
-                delay = self.backoff(attempt)
+                delay = self.retry.backoff(attempt)
             except _RetryableStatus as exc:
                 err = ServerError(f"Downloading the image failed with HTTP {exc.status}.", status=exc.status)
                 if exc.status == 429:
                     err = RateLimited(
                         "The image host is rate limiting.", status=429, retry_after=exc.retry_after
                     )
-                delay = exc.retry_after if exc.retry_after is not None else self.backoff(attempt)
-            await self._wait_or_give_up(err, delay, attempt, self.max_retries, deadline_at)
+                delay = exc.retry_after if exc.retry_after is not None else self.retry.backoff(attempt)
+            await self._wait_or_give_up(err, delay, attempt, self.retry.max_retries, deadline_at)
             attempt += 1
 
     async def _get_once(self, url: str, max_bytes: int, per_call: float) -> bytes:
