@@ -41,11 +41,11 @@ def columns_for(count: int) -> int:
 
 
 def _gallery(view: View) -> gr.Gallery:
-    single = view.expected <= 1
+    columns = columns_for(view.expected)
     return gr.Gallery(
         value=view.gallery(),
-        columns=columns_for(view.expected),
-        elem_classes=["single"] if single else ["grid"],
+        columns=columns,
+        elem_classes=["single"] if columns == 1 else ["grid", f"cols-{columns}"],
         selected_index=None,
     )
 

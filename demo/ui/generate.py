@@ -116,7 +116,10 @@ class View:
         return [r.image_uuid for r in self.images]
 
     def gallery(self) -> list[tuple[str, str]]:
+        """(file, caption) per image; small thumbnails get only their number (the table has the rest)."""
         pairs = zip(self.images, self.files, strict=True)
+        if self.expected > 4:
+            return [(path, f"#{i + 1}") for i, (_, path) in enumerate(pairs)]
         return [(path, f"#{i + 1} · seed {r.seed}") for i, (r, path) in enumerate(pairs)]
 
     def table(self) -> dict[str, Any]:

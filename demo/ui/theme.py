@@ -60,6 +60,15 @@ def make_theme() -> gr.themes.Base:
         error_border_color="#f87171",
         error_border_color_dark="#f87171",
         block_title_text_weight="600",
+        # The stock Soft palette puts indigo-500 and slate-400 text on white (2.6..4.5:1).
+        body_text_color_subdued="*neutral_600",
+        body_text_color_subdued_dark="*neutral_400",
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+        color_accent="*primary_600",
+        checkbox_label_background_fill_selected="*primary_600",
+        input_placeholder_color="*neutral_500",
+        input_placeholder_color_dark="*neutral_300",
     )
 
 
@@ -113,11 +122,24 @@ CSS = f"""
 /* The caption names the image's place and seed; top left, clear of the preview's strip. */
 #results-gallery .caption-label {{ top: 6px; left: 6px; bottom: auto; right: auto;
   max-width: calc(100% - 12px); font-size: 0.78rem; padding: 2px 8px; }}
+/* Columns share the width (Gradio's fixed 100 px columns ran off a phone's screen). */
+#results-gallery .grid-container {{
+  grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important; }}
+@media (max-width: 480px) {{
+  #results-gallery.cols-4 .grid-container {{ grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }}
+}}
 #results-gallery.single .grid-container {{ grid-template-columns: minmax(0, 1fr) !important; }}
 #results-gallery.single .thumbnail-item {{ aspect-ratio: auto !important; height: auto !important; }}
 #results-gallery.single .thumbnail-item img {{ width: 100% !important; height: auto !important;
   max-height: min(72vh, 900px); }}
 
+/* A validation message sits in the field's box, above its control, instead of an overlay
+   that covers the label and cuts the message off in a half-width column. */
+[data-testid="status-tracker"]:has(.validation-error) {{ position: static !important; inset: auto !important;
+  background: none !important; padding: 0 0 6px 0 !important; display: block !important; }}
+[data-testid="status-tracker"] .validation-error {{ position: static; text-align: left; font-size: 0.86rem;
+  font-weight: 600; color: var(--error-text-color); background: var(--error-background-fill);
+  border: 1px solid var(--error-border-color); border-radius: var(--radius-sm); padding: 6px 8px; }}
 #selection {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
 #selected-info {{ min-width: 0; flex: 1 1 220px; }}
 #selected-info p, #reference-note p {{ margin: 0; font-size: 0.9rem; overflow-wrap: anywhere; }}
@@ -126,8 +148,13 @@ CSS = f"""
 .dark #grid-note p {{ color: #fcd34d; }}
 #examples-box .label-wrap span, #examples-box > .label {{ font-weight: 600; }}
 #developer .cm-content, #developer .cm-line {{ white-space: pre-wrap !important; word-break: break-all; }}
-#developer .cm-editor {{ max-width: 100%; }}
+/* Code on a dark ground in both themes: the editor's palette is made for it. */
+#developer .cm-editor {{ max-width: 100%; background: #0f172a !important; color: #e2e8f0; }}
+#developer .cm-gutters {{ background: #0f172a !important; color: #94a3b8 !important; border: none; }}
+#developer .cm-activeLine, #developer .cm-activeLineGutter {{ background: #1e293b !important; }}
 .hint {{ color: var(--body-text-color-subdued); font-size: 0.86rem; }}
+/* The accent (indigo-600) reads well on white but not on the dark theme's slate. */
+.dark button[role="tab"][aria-selected="true"] {{ color: #a5b4fc !important; }}
 .hint a {{ color: inherit; text-decoration: underline; }}
 """
 
