@@ -40,7 +40,7 @@ from .errors import ImageError, ProtocolError, RequestTimeout, RunwareError, Val
 from .policies import Limits, PollPolicy, RetryPolicy, Timeouts
 from .polling import poll
 from .results import Generation, ImageResult
-from .transport import Caller, as_list
+from .transport import Caller, as_list, within
 
 log = logging.getLogger("demo.client")
 
@@ -111,9 +111,7 @@ class RunwareClient:
         wire = self.validate(task)
         deadline_at = time.monotonic() + self.timeouts.deadline
         try:
-            return await asyncio.wait_for(
-                self._generate(wire, on_result, deadline_at), self.timeouts.deadline + 1.0
-            )
+            return await within(self._generate(wire, on_result, deadline_at), self.timeouts.deadline + 1.0)
         except asyncio.TimeoutError:
             raise self._deadline_error(wire["taskUUID"]) from None
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,6 +42,19 @@ from .policies import RetryPolicy
 log = logging.getLogger("demo.client")
 
 _REDACTED = "[redacted]"
+T = TypeVar("T")
+
+
+async def within(awaitable: Awaitable[T], seconds: float) -> T:
+    """``awaitable``, or TimeoutError after ``seconds``; a cancellation always gets through.
+
+    Python 3.11's ``asyncio.wait_for`` drops a cancellation that arrives as the awaited
+    call finishes, so a cancelled poll loop went on polling; ``asyncio.timeout`` does not.
+    """
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # 3.10: wait_for has no such race there
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -173,7 +188,7 @@ class Caller:
         while True:
             per_call = self._per_call(deadline_at, task_uuid)
             try:
-                resp = await asyncio.wait_for(
+                resp = await within(
                     self.http.post(
                         self.base_url, json=tasks, headers=self._auth(self.base_url), timeout=per_call
                     ),
@@ -235,7 +250,7 @@ class Caller:
         while True:
             per_call = self._per_call(deadline_at, None)
             try:
-                return await asyncio.wait_for(self._get_once(url, max_bytes, per_call), per_call + 0.5)
+                return await within(self._get_once(url, max_bytes, per_call), per_call + 0.5)
             except (httpx.TransportError, asyncio.TimeoutError) as exc:
                 err = self._transport_error(exc, None)
                 delay = self.retry.backoff(attempt)

@@ -173,16 +173,25 @@ def check_file(path: str) -> str:
     return ""
 
 
-# Columns of the per-image metadata table under the gallery; row i is image i.
-RESULT_HEADERS = ["#", "seed", "imageUUID", "cost $", "NSFW", "file"]
+# Columns of the per-image metadata table under the gallery; row i is image i. NSFW
+# appears only when the API checked the images (safety on), to leave room for the UUID.
+RESULT_HEADERS = ["#", "seed", "imageUUID", "cost $", "file"]
+NSFW_HEADER = "NSFW"
 
 
-def result_row(position: int, item: Any, fmt: str, size: tuple[int, int] | None) -> list[Any]:
-    """One table row from a validated api_schema.ImageInferenceResult."""
-    cost = "—" if item.cost is None else f"{item.cost:.4f}"
-    nsfw = "—" if item.nsfw_content is None else ("yes" if item.nsfw_content else "no")
-    dims = f" {size[0]}×{size[1]}" if size else ""
-    return [str(position), str(item.seed), item.image_uuid, cost, nsfw, f"{fmt}{dims}"]
+def result_table(results: list[tuple[Any, str, tuple[int, int] | None]]) -> dict[str, Any]:
+    """The table of (ImageInferenceResult, format, pixel size) per image, in order."""
+    checked = any(item.nsfw_content is not None for item, _, _ in results)
+    headers = RESULT_HEADERS[:-1] + ([NSFW_HEADER] if checked else []) + RESULT_HEADERS[-1:]
+    rows = []
+    for position, (item, fmt, size) in enumerate(results, start=1):
+        cost = "—" if item.cost is None else f"{item.cost:.4f}"
+        dims = f" {size[0]}×{size[1]}" if size else ""
+        row = [str(position), str(item.seed), item.image_uuid, cost]
+        if checked:
+            row.append("—" if item.nsfw_content is None else ("yes" if item.nsfw_content else "no"))
+        rows.append([*row, f"{fmt}{dims}"])
+    return {"headers": headers, "data": rows}
 
 
 def total_cost(items: list[Any]) -> float | None:

@@ -30,13 +30,12 @@ from ..client import ImageResult, Limits, RunwareError, ValidationFailed, images
 from ..settings import Settings
 from . import fields as F
 from .form import (
-    RESULT_HEADERS,
     FormError,
     build_task,
     describe_errors,
     describe_problems,
     field_errors,
-    result_row,
+    result_table,
     split_references,
     total_cost,
     uploaded_files,
@@ -123,8 +122,7 @@ class View:
         return [(path, f"#{i + 1} · seed {r.seed}") for i, (r, path) in enumerate(pairs)]
 
     def table(self) -> dict[str, Any]:
-        rows = [result_row(i + 1, r.item, r.format, _size_of(r.data)) for i, r in enumerate(self.images)]
-        return {"headers": RESULT_HEADERS, "data": rows}
+        return result_table([(r.item, r.format, _size_of(r.data)) for r in self.images])
 
 
 def public_base(request: gr.Request | None) -> str | None:

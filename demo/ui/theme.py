@@ -74,8 +74,9 @@ def make_theme() -> gr.themes.Base:
 
 CSS = f"""
 .gradio-container {{ max-width: 1480px !important; margin: 0 auto !important; }}
-#hero {{ display: flex; align-items: center; justify-content: space-between; gap: 16px 24px;
-        flex-wrap: wrap; padding: 4px 4px 0 4px; }}
+#header {{ padding: 0 !important; }}
+#hero {{ display: flex; align-items: center; justify-content: space-between; gap: 12px 24px;
+        flex-wrap: wrap; padding: 4px 0 0 0; }}
 #hero > div:first-child {{ flex: 1 1 320px; min-width: 0; }}
 #hero .backend-badge {{ flex: 0 0 auto; }}
 #hero h1 {{ font-size: 1.9rem; margin: 0; line-height: 1.2; letter-spacing: -0.01em; }}
@@ -104,8 +105,8 @@ CSS = f"""
   #workspace {{ grid-template-columns: minmax(0, 1fr); grid-template-areas: "compose" "results" "settings";
                grid-template-rows: auto; }}
   .gradio-container {{ padding-left: 8px !important; padding-right: 8px !important; }}
-  #hero {{ padding: 0; }}
   #hero h1 {{ font-size: 1.5rem; }}
+  #hero p {{ font-size: 0.9rem; }}
 }}
 
 #prompt textarea {{ min-height: 5.2em; }}
@@ -116,7 +117,12 @@ CSS = f"""
 #status p {{ margin: 0; overflow-wrap: anywhere; }}
 
 /* Every result whole: no cropping, no inner scrollbar, at most a viewport high. */
-#results-gallery .grid-wrap {{ max-height: none !important; overflow: visible !important; }}
+#results-gallery .grid-wrap {{ max-height: none !important; min-height: 0 !important; height: auto !important;
+  overflow: visible !important; }}
+#results-gallery .empty {{ min-height: 260px; border: 2px dashed var(--border-color-primary);
+  border-radius: var(--radius-lg); flex-direction: column; gap: 10px; }}
+#results-gallery .empty::after {{ content: "Your images appear here"; color: var(--body-text-color-subdued);
+  font-size: 0.95rem; }}
 #results-gallery .thumbnail-item {{ background: var(--background-fill-secondary); }}
 #results-gallery .thumbnail-item img {{ object-fit: contain !important; }}
 /* The caption names the image's place and seed; top left, clear of the preview's strip. */

@@ -159,7 +159,7 @@ def run(page, count: int = 1) -> None:
 
 
 def rows(page) -> list[list[str]]:
-    """The result table, one list of cells per image (#, seed, imageUUID, cost, NSFW, file)."""
+    """The result table, one list of cells per image (#, seed, imageUUID, cost, [NSFW,] file)."""
     return [text.split("\n") for text in page.locator("#result-table .virtual-row").all_inner_texts()]
 
 

@@ -14,7 +14,7 @@ from demo.ui.form import (
     build_task,
     describe_errors,
     field_errors,
-    result_row,
+    result_table,
     split_references,
     total_cost,
 )
@@ -164,8 +164,15 @@ def test_grid_note_only_off_the_native_grid():
 
 def test_result_rows_and_total_cost():
     item = ImageInferenceResult.model_validate(load_examples()[0].response["data"][0])
-    row = result_row(1, item, "JPG", (1024, 768))
-    assert row == ["1", "45732", item.image_uuid, "0.0141", "—", "JPG 1024×768"]
+    table = result_table([(item, "JPG", (1024, 768))])
+    assert table == {
+        "headers": ["#", "seed", "imageUUID", "cost $", "file"],
+        "data": [["1", "45732", item.image_uuid, "0.0141", "JPG 1024×768"]],
+    }
+    checked = item.model_copy(update={"nsfw_content": False})
+    table = result_table([(item, "JPG", None), (checked, "PNG", (8, 8))])
+    assert table["headers"] == ["#", "seed", "imageUUID", "cost $", "NSFW", "file"]
+    assert [row[4] for row in table["data"]] == ["—", "no"] and table["data"][0][5] == "JPG"
     assert total_cost([item, item]) == pytest.approx(0.0282)
     assert total_cost([]) is None
 
