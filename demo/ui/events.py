@@ -42,12 +42,10 @@ def columns_for(count: int) -> int:
 
 def _gallery(view: View) -> gr.Gallery:
     columns = columns_for(view.expected)
-    return gr.Gallery(
-        value=view.gallery(),
-        columns=columns,
-        elem_classes=["single"] if columns == 1 else ["grid", f"cols-{columns}"],
-        selected_index=None,
-    )
+    classes = ["single"] if columns == 1 else ["grid", f"cols-{columns}"]
+    if view.request and view.request.get("webhookURL") and not view.images:
+        classes.append("webhook")  # the empty gallery says where the images went
+    return gr.Gallery(value=view.gallery(), columns=columns, elem_classes=classes, selected_index=None)
 
 
 def _split(args: tuple[Any, ...]) -> tuple[dict[str, Any], Any]:

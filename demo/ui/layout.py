@@ -93,6 +93,7 @@ def _results() -> dict[str, Any]:
         label="Results",
         show_label=False,  # the status line above says what is shown; a label would cover image 1
         columns=1,
+        fit_columns=False,  # the first of 4 results keeps its place in the grid, not the whole width
         height="auto",
         object_fit="contain",
         interactive=False,
@@ -113,11 +114,11 @@ def _results() -> dict[str, Any]:
     )
     developer = gr.Accordion("Developer: request, response and code", open=False, elem_id="developer")
     with developer, gr.Tabs():
-        with gr.Tab("Request JSON"):
+        with gr.Tab("Request"):
             parts["request_json"] = gr.Code(
                 language="json", label="Request sent (no key)", lines=12, max_lines=40, wrap_lines=True
             )
-        with gr.Tab("Response JSON"):
+        with gr.Tab("Response"):
             parts["response_json"] = gr.Code(
                 language="json", label="Raw response", lines=12, max_lines=40, wrap_lines=True
             )

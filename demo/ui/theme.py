@@ -104,7 +104,7 @@ CSS = f"""
 @media (max-width: {PHONE_MAX_PX}px) {{
   #workspace {{ grid-template-columns: minmax(0, 1fr); grid-template-areas: "compose" "results" "settings";
                grid-template-rows: auto; }}
-  .gradio-container {{ padding-left: 8px !important; padding-right: 8px !important; }}
+  .gradio-container > .main {{ padding-left: 12px !important; padding-right: 12px !important; }}
   #hero h1 {{ font-size: 1.5rem; }}
   #hero p {{ font-size: 0.9rem; }}
 }}
@@ -123,6 +123,7 @@ CSS = f"""
   border-radius: var(--radius-lg); flex-direction: column; gap: 10px; }}
 #results-gallery .empty::after {{ content: "Your images appear here"; color: var(--body-text-color-subdued);
   font-size: 0.95rem; }}
+#results-gallery.webhook .empty::after {{ content: "The results go to your webhook"; }}
 #results-gallery .thumbnail-item {{ background: var(--background-fill-secondary); }}
 #results-gallery .thumbnail-item img {{ object-fit: contain !important; }}
 /* The caption names the image's place and seed; top left, clear of the preview's strip. */

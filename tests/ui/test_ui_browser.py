@@ -172,7 +172,7 @@ def copy_code(page, tab: str) -> str:
 
 
 def request_sent(page) -> dict:
-    return json.loads(copy_code(page, "Request JSON"))
+    return json.loads(copy_code(page, "Request"))
 
 
 def check_page(page, name: str) -> None:
@@ -432,7 +432,7 @@ def test_snippets_of_an_upload_run_run_and_response_urls_open(page, tmp_path: Pa
     page.locator("#reference-images input[type=file]").set_input_files(str(picture))
     expect(page.locator("#reference-images")).to_contain_text("shelf.png")
     run(page)
-    response = json.loads(copy_code(page, "Response JSON"))
+    response = json.loads(copy_code(page, "Response"))
     (item,) = response["data"]
     assert item["imageURL"].startswith(page.url.split("?")[0].rstrip("/") + "/image/")
     assert Image.open(io.BytesIO(fetch(item["imageURL"]))).size == (512, 384)
