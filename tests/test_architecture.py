@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = {"api_schema", "mock_api", "demo", "tests", "benchmarks", "app"}
 
 
-def all_imports_of(path: Path) -> set[str]:
-    """Top-level names of every absolute import in a file (ours and third-party)."""
+def imports_of(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -21,21 +19,7 @@ def all_imports_of(path: Path) -> set[str]:
             found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
-    return found
-
-
-def imports_of(path: Path) -> set[str]:
-    return all_imports_of(path) & OURS
-
-
-def relative_imports_of(path: Path) -> set[str]:
-    """Modules a file reaches with ``from .. import``: ('..backend' -> 'backend')."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {
-        (node.module or "").split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.level >= 2
-    }
+    return found & OURS
 
 
 @pytest.mark.parametrize(
@@ -48,6 +32,46 @@ def test_packages_import_only_what_the_design_allows(package, allowed):
         if package == "demo" and path.name == "backend.py":
             extra -= {"mock_api"}  # the one factory that builds the in-process mock
         assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}"
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    """Top-level names of the absolute imports in a file that are neither ours nor stdlib."""
+    import sys
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found - OURS - set(sys.stdlib_module_names)
+
+
+def _reaches_up(path: Path) -> set[str]:
+    """What a file takes from outside its own package with ``from ..x import``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level >= 2
+    }
+
+
+def test_the_client_is_reusable_without_gradio_or_the_mock():
+    """demo/client imports api_schema, httpx, Pillow (and pydantic, which api_schema is built on)."""
+    allowed = {"httpx", "PIL", "pydantic"}
+    for path in sorted((ROOT / "demo" / "client").rglob("*.py")):
+        where = path.relative_to(ROOT)
+        assert imports_of(path) <= {"api_schema", "demo"}, f"{where} imports {sorted(imports_of(path))}"
+        assert _third_party_imports(path) <= allowed, f"{where} imports {sorted(_third_party_imports(path))}"
+        # Nothing above it in demo/ either (the UI, the backend factory, settings).
+        assert not _reaches_up(path), f"{where} reaches outside demo/client"
+
+
+def test_the_ui_reaches_the_mock_only_through_the_backend():
+    for path in sorted((ROOT / "demo" / "ui").rglob("*.py")):
+        assert "mock_api" not in imports_of(path), path.relative_to(ROOT)
+        assert _reaches_up(path) <= {"backend", "client", "settings"}, path.relative_to(ROOT)
 
 
 def test_the_in_process_factory_is_the_only_tie_from_demo_to_mock_api():
@@ -63,19 +87,3 @@ def test_tests_do_not_import_the_benchmarks():
         if "benchmarks" in imports_of(p)
     ]
     assert offenders == []
-
-
-def test_the_client_is_reusable_without_gradio_or_the_mock():
-    """demo/client imports api_schema, httpx, Pillow (and pydantic, which api_schema is built on)."""
-    allowed = {"api_schema", "httpx", "PIL", "pydantic"}
-    for path in sorted((ROOT / "demo" / "client").rglob("*.py")):
-        third_party = all_imports_of(path) - set(sys.stdlib_module_names) - {"demo"}
-        assert third_party <= allowed, f"{path.relative_to(ROOT)} imports {sorted(third_party - allowed)}"
-        # Nothing above it in demo/ either (the UI, the backend factory, settings).
-        assert not relative_imports_of(path), f"{path.relative_to(ROOT)} reaches outside demo/client"
-
-
-def test_the_ui_reaches_the_mock_only_through_the_backend():
-    for path in sorted((ROOT / "demo" / "ui").rglob("*.py")):
-        assert "mock_api" not in imports_of(path), path.relative_to(ROOT)
-        assert relative_imports_of(path) <= {"backend", "client", "settings"}, path.relative_to(ROOT)
