@@ -52,7 +52,7 @@ def main() -> int:
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=server_port,
         mcp_server=mcp,
-        **launch_kwargs(),
+        **launch_kwargs(backend),
     )
     return 0
 

@@ -31,6 +31,7 @@ _RUNNERS = {
     "mock": ("mock_bench", "run"),
     "startup": ("app_bench", "run_startup"),
     "browser": ("app_bench", "run_click"),
+    "api": ("app_bench", "run_api"),
     "memory": ("memory_bench", "run"),
     "load": ("load", "bench"),
     "fuzz": ("fuzz", "run"),

@@ -1,11 +1,13 @@
-"""The app as a user meets it: start-up time and click-to-image in real Chromium."""
+"""The app as a user meets it: start-up time, click-to-image in real Chromium, and a
+``gradio_client`` caller of ``/generate``."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from .common import CHROMIUM, CHROMIUM_ARGS, Result, spawn_app, time_app_start, timed_result
+from .common import CHROMIUM, CHROMIUM_ARGS, Result, median, spawn_app, time_app_start, timed_result
 
 TIMEOUT_MS = 30_000
 
@@ -97,4 +99,108 @@ def run_click(quick: bool = False) -> list[Result]:
             1000,
             notes="in-page performance.now(), polled per animation frame",
         )
+    ]
+
+
+# /generate for 20 images, as a gradio_client caller sends it.
+API_IMAGES = 20
+_API_ARGS = {
+    "positive_prompt": 'Twenty shop signs that read "OPEN"',
+    "width": 1024,
+    "height": 1024,
+    "steps": 40,
+    "number_results": API_IMAGES,
+}
+
+
+def _recorded(row: Result) -> Result:
+    """A row that is measured and kept, with no target of its own."""
+    row.target, row.passed = "recorded", None
+    return row
+
+
+def _fresh_client_get(url: str) -> None:
+    """One GET the way gradio_client downloads a file: a new httpx client each time."""
+    import httpx
+
+    with httpx.stream("GET", url) as response:
+        response.read()
+
+
+def run_api(quick: bool = False) -> list[Result]:
+    """gradio_client predict() with its default file downloads against download_files=False.
+
+    A streamed /generate re-sent the whole gallery with every partial result, so the
+    default client downloaded each file again per update; it answers once now. What
+    remains is gradio_client's own cost per file (a new httpx client, hence a new TLS
+    context, per download), measured here too.
+    """
+    import tempfile
+
+    from gradio_client import Client
+
+    runs = 2 if quick else 5
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    per_file: list[float] = []
+    with spawn_app() as app, tempfile.TemporaryDirectory(prefix="bench-api-") as downloads:
+        clients = {True: Client(app.url, verbose=False, download_files=downloads)}
+        clients[False] = Client(app.url, verbose=False, download_files=False)
+        for i in range(runs + 1):  # the first round is a warm-up
+            for download, client in clients.items():
+                start = time.perf_counter()
+                out = client.predict(
+                    **_API_ARGS, seed=str(100 * i), randomize_seed=False, api_name="/generate"
+                )
+                elapsed = time.perf_counter() - start
+                if len(out[0]) != API_IMAGES:
+                    raise RuntimeError(f"/generate returned {len(out[0])} images, not {API_IMAGES}")
+                if i:
+                    timings[download].append(elapsed)
+                if not download and i:
+                    urls = [g["image"]["url"] for g in out[0]]
+                    start = time.perf_counter()
+                    for url in urls:
+                        _fresh_client_get(url)
+                    per_file.append((time.perf_counter() - start) / len(urls))
+        files = sum(1 for p in Path(downloads).rglob("*") if p.is_file())
+    default, bare, fetch = median(timings[True]), median(timings[False]), median(per_file)
+    per_call = files / (runs + 1)
+    return [
+        Result(
+            name="api_files_per_call",
+            what=f"files a default gradio_client downloads for one {API_IMAGES}-image /generate",
+            target=f"= {API_IMAGES} (one per image)",
+            unit="files",
+            median=per_call,
+            runs=runs + 1,
+            passed=per_call == API_IMAGES,
+            notes="counted in the client's download folder",
+        ),
+        _recorded(
+            timed_result(
+                "api_20_images_default",
+                f"gradio_client predict(number_results={API_IMAGES}), default downloads, 1024x1024, mock",
+                timings[True],
+                float("inf"),
+                notes=f"{default / bare:.1f}x the row below, of which {API_IMAGES} x {fetch * 1000:.0f} ms "
+                "is the client's own per-file cost",
+            )
+        ),
+        _recorded(
+            timed_result(
+                "api_20_images_no_download",
+                f"gradio_client predict(number_results={API_IMAGES}), download_files=False",
+                timings[False],
+                float("inf"),
+            )
+        ),
+        _recorded(
+            timed_result(
+                "api_file_fetch",
+                "one file fetched the way gradio_client does it (new httpx client per GET)",
+                per_file,
+                float("inf"),
+                notes="median per file over the 20 files of a call",
+            )
+        ),
     ]

@@ -1,8 +1,10 @@
 """Pick the backend from settings: the live Runware API or the mock.
 
 Both are the same ``RunwareClient``; only base URL, key and transport differ. The
-in-process mock runs the mock's ASGI app through ``httpx.ASGITransport``: no port is
-opened, nothing is exposed. This module is the one place ``demo`` imports ``mock_api``.
+in-process mock runs the mock's ASGI app through ``httpx.ASGITransport`` and its API
+routes (``POST /v1``, the WebSocket on ``/v1``, ``GET /image/...``; never ``/__admin``)
+are served on the app's own address too, so the URLs, imageUUIDs and snippets a page
+shows work there as printed. This module is the one place ``demo`` imports ``mock_api``.
 """
 
 from __future__ import annotations
@@ -12,22 +14,37 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
-from .client import RunwareClient
+from .client import PollPolicy, Recorder, RetryPolicy, RunwareClient, Timeouts
 from .settings import Settings, load_settings
 
 LIVE_LABEL = "Live Runware API"
 MOCK_LABEL = "Mock backend: preview images, no credits used"
+# The in-process mock's address when no page address is known (a Python caller).
 IN_PROCESS_URL = "http://mock.local/v1"
-# What a code snippet should show for the in-process mock: where `python -m mock_api` listens.
+# What a snippet shows for the in-process mock when the page address is unknown:
+# where `python -m mock_api` listens by default.
 IN_PROCESS_HINT = "http://127.0.0.1:8808/v1"
+API_PATH = "/v1"
+
+
+class _Forward:
+    """An ASGI endpoint handing the request to the mock app unchanged (path included)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.backend.mock_app()(scope, receive, send)
 
 
 @dataclass
 class Backend:
     kind: str  # "live" | "mock"
     label: str
-    base_url: str  # the endpoint a snippet should show
+    base_url: str  # the endpoint a snippet should show when the page address is unknown
     settings: Settings = field(repr=False)
     _app: Any = field(default=None, repr=False)  # the in-process mock app, built on first use
 
@@ -35,38 +52,58 @@ class Backend:
     def in_process(self) -> bool:
         return self.kind == "mock" and not self.settings.mock_api_url
 
-    def client(self, api_key: str | None = None) -> RunwareClient:
+    def endpoint(self, public_base: str | None = None) -> str:
+        """The API URL a caller can use: the app's own ``/v1`` for the in-process mock."""
+        if self.in_process and public_base:
+            return public_base.rstrip("/") + API_PATH
+        return self.base_url
+
+    def client(self, api_key: str | None = None, *, public_base: str | None = None) -> RunwareClient:
         """A new client (use it with ``async with``).
 
         ``api_key`` (a Space visitor's own key) always means the live API, whatever
         this backend is; prefer ``backend_for_key`` to get the matching label too.
+        ``public_base`` (the page's address, e.g. ``http://127.0.0.1:7860``) is the host
+        the in-process mock puts in its image URLs, where ``routes()`` serves them.
         """
         s = self.settings
-        opts: dict[str, Any] = {
-            "timeout": s.timeout,
-            "deadline": s.deadline,
-            "max_retries": s.max_retries,
-            "record_dir": s.record_dir,
-        }
+        timeouts = Timeouts(call=s.timeout, deadline=s.deadline)
+        observers = [Recorder(s.record_dir)] if s.record_dir else []
+        opts: dict[str, Any] = {"timeouts": timeouts, "observers": observers}
+        retry = RetryPolicy(max_retries=s.max_retries)
         visitor = (api_key or "").strip()
         if visitor:
-            return RunwareClient(s.api_url, visitor, **opts)
+            return RunwareClient(s.api_url, visitor, retry=retry, **opts)
         if self.kind == "live":
-            return RunwareClient(s.api_url, s.api_key.get_secret_value() if s.api_key else None, **opts)
-        key = s.mock_api_key.get_secret_value()
+            key = s.api_key.get_secret_value() if s.api_key else None
+            return RunwareClient(s.api_url, key, retry=retry, **opts)
+        mock_key = s.mock_api_key.get_secret_value()
         # The mock answers at once: short back-off and polling keep a demo snappy.
-        opts.update(backoff_base=0.2, backoff_max=2.0, poll_initial=0.5)
+        opts["retry"] = RetryPolicy(max_retries=s.max_retries, backoff_base=0.2, backoff_max=2.0)
+        opts["polling"] = PollPolicy(initial=0.5)
         if s.mock_api_url:
-            return RunwareClient(s.mock_api_url, key, **opts)
-        transport = httpx.ASGITransport(app=self._mock_app())
-        return RunwareClient(IN_PROCESS_URL, key, transport=transport, **opts)
+            return RunwareClient(s.mock_api_url, mock_key, **opts)
+        transport = httpx.ASGITransport(app=self.mock_app())
+        url = public_base.rstrip("/") + API_PATH if public_base else IN_PROCESS_URL
+        return RunwareClient(url, mock_key, transport=transport, **opts)
 
-    def _mock_app(self) -> Any:
+    def mock_app(self) -> Any:
         if self._app is None:
             from mock_api import MockConfig, create_app  # the one tie from demo to mock_api
 
             self._app = create_app(MockConfig(speed=self.settings.mock_speed))
         return self._app
+
+    def routes(self) -> list[BaseRoute]:
+        """Routes for the app's own server: the in-process mock's API, nothing else."""
+        if not self.in_process:
+            return []
+        forward = _Forward(self)
+        return [
+            Route(API_PATH, forward, methods=["POST"]),
+            WebSocketRoute(API_PATH, forward),
+            Route("/image/{image_path:path}", forward, methods=["GET", "HEAD"]),
+        ]
 
 
 def _live(settings: Settings) -> Backend:

@@ -21,8 +21,7 @@ from PIL import Image
 import api_schema
 from api_schema import limits
 from demo.backend import Backend, make_backend
-from demo.client import RunwareClient
-from demo.errors import AuthError, ValidationFailed
+from demo.client import AuthError, PollPolicy, RetryPolicy, RunwareClient, ValidationFailed
 from demo.settings import Settings
 from mock_api import MockConfig, create_app
 from mock_api.server.dispatch import HANDLERS
@@ -212,11 +211,14 @@ def strict_client_factory(request):
     if kind == "inprocess":
         app = create_app(config)
         yield lambda key: RunwareClient(
-            "http://mock.local/v1", key, transport=httpx.ASGITransport(app=app), max_retries=0
+            "http://mock.local/v1",
+            key,
+            transport=httpx.ASGITransport(app=app),
+            retry=RetryPolicy(max_retries=0),
         )
     else:
         with run_mock_server(config) as url:
-            yield lambda key: RunwareClient(url + "/v1", key, max_retries=0)
+            yield lambda key: RunwareClient(url + "/v1", key, retry=RetryPolicy(max_retries=0))
 
 
 @pytest.mark.parametrize("key", ["wrong-key", None])
@@ -261,7 +263,11 @@ class LoseFirstReply(httpx.AsyncBaseTransport):
 async def test_lost_reply_is_recovered_through_get_response_on_the_mock(delivery):
     transport = LoseFirstReply(httpx.ASGITransport(app=create_app(MockConfig(random_seed=5))))
     async with RunwareClient(
-        "http://mock.local/v1", KEY, transport=transport, backoff_base=0.01, poll_initial=0.02, poll_max=0.05
+        "http://mock.local/v1",
+        KEY,
+        transport=transport,
+        retry=RetryPolicy(backoff_base=0.01),
+        polling=PollPolicy(initial=0.02, maximum=0.05),
     ) as c:
         gen = await c.generate(
             {

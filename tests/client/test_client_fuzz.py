@@ -11,8 +11,7 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from demo.client import RunwareClient
-from demo.errors import RunwareError
+from demo.client import PollPolicy, RetryPolicy, RunwareClient, RunwareError, Timeouts
 from tests.support.fakes import IMAGE_HOST, LIVE_URL, tiny_image
 
 TASK_UUID = "5b1f3c1e-8d2a-4c6b-9e0f-1a2b3c4d5e6f"
@@ -81,10 +80,9 @@ def test_any_answer_is_a_result_or_a_runware_error(status, body, poll_body, deli
             LIVE_URL,
             "k",
             transport=httpx.MockTransport(router.async_handler),
-            max_retries=0,
-            deadline=0.05,
-            poll_initial=0.005,
-            poll_max=0.005,
+            retry=RetryPolicy(max_retries=0),
+            timeouts=Timeouts(deadline=0.05),
+            polling=PollPolicy(initial=0.005, maximum=0.005),
         ) as client:
             task = {"taskUUID": TASK_UUID, "positivePrompt": "fuzz", "deliveryMethod": delivery}
             with contextlib.suppress(RunwareError):

@@ -10,8 +10,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from demo import images
-from demo.errors import ImageError
+from demo.client import ImageError, images
 from tests.support.fakes import tiny_image
 
 

@@ -20,20 +20,25 @@ import respx
 
 import api_schema
 from api_schema import errors as E
-from demo.client import RunwareClient
-from demo.errors import (
+from demo.client import (
     AuthError,
     ImageError,
+    Limits,
     NetworkError,
     PaymentRequired,
+    PollPolicy,
     ProtocolError,
     RateLimited,
     RequestTimeout,
+    RetryPolicy,
+    RunwareClient,
     RunwareError,
     ServerError,
+    Timeouts,
     ValidationFailed,
+    parse_retry_after,
+    same_origin,
 )
-from demo.transport import parse_retry_after, same_origin
 from tests.support.fakes import IMAGE_HOST, LIVE_URL, FakeRunware, envelope_error, tiny_image
 
 KEY = "live-key-0123456789abcdef"
@@ -62,7 +67,11 @@ def fake(router) -> FakeRunware:
 @pytest.fixture
 async def client():
     async with RunwareClient(
-        LIVE_URL, KEY, max_retries=3, backoff_base=0.01, poll_initial=0.01, poll_max=0.02, deadline=30
+        LIVE_URL,
+        KEY,
+        retry=RetryPolicy(max_retries=3, backoff_base=0.01),
+        polling=PollPolicy(initial=0.01, maximum=0.02),
+        timeouts=Timeouts(deadline=30),
     ) as c:
         c._call.sleep = Sleeps()
         yield c
@@ -244,7 +253,9 @@ async def test_retry_after_beyond_the_deadline_gives_up_at_once(router):
     limited = envelope_error(E.RATE_LIMITED, "Queue capacity exceeded.", status=429)
     limited.headers["Retry-After"] = "120"
     route = router.post(LIVE_URL).mock(return_value=limited)
-    async with RunwareClient(LIVE_URL, KEY, deadline=5, backoff_base=0.01) as c:
+    async with RunwareClient(
+        LIVE_URL, KEY, timeouts=Timeouts(deadline=5), retry=RetryPolicy(backoff_base=0.01)
+    ) as c:
         c._call.sleep = Sleeps()
         with pytest.raises(RateLimited) as info:
             await c.generate(task())
@@ -253,7 +264,9 @@ async def test_retry_after_beyond_the_deadline_gives_up_at_once(router):
 
 async def test_backoff_grows_exponentially_with_jitter(router):
     route = router.post(LIVE_URL).mock(return_value=envelope_error(E.SERVER_ERROR, "Boom.", status=500))
-    async with RunwareClient(LIVE_URL, KEY, max_retries=4, backoff_base=0.1, backoff_max=0.5) as c:
+    async with RunwareClient(
+        LIVE_URL, KEY, retry=RetryPolicy(max_retries=4, backoff_base=0.1, backoff_max=0.5)
+    ) as c:
         c._call.sleep = sleeps = Sleeps()
         with pytest.raises(ServerError):
             await c.generate(task())
@@ -341,7 +354,9 @@ async def test_async_poll_intervals_default_schedule(fake):
 async def test_async_deadline_gives_clear_timeout_and_keeps_partials(fake):
     fake.stall_after = 1  # one image finishes at once; the second never does
     got = []
-    async with RunwareClient(LIVE_URL, KEY, deadline=0.8, poll_initial=0.02, poll_max=0.05) as c:
+    async with RunwareClient(
+        LIVE_URL, KEY, timeouts=Timeouts(deadline=0.8), polling=PollPolicy(initial=0.02, maximum=0.05)
+    ) as c:
         with pytest.raises(RequestTimeout) as info:
             await c.generate(task(deliveryMethod="async", numberResults=2), on_result=got.append)
     assert "deadline" in info.value.message and "(1 of 2 images arrived)" in info.value.message
@@ -393,7 +408,7 @@ async def test_downloaded_bytes_are_checked(router, body, fmt, code):
     raw = task(outputFormat=fmt, taskUUID=api_schema.new_task_uuid())
     router.post(LIVE_URL).mock(return_value=one_item(raw, imageURL=f"{IMAGE_HOST}/x.img"))
     router.get(f"{IMAGE_HOST}/x.img").respond(200, content=body)
-    async with RunwareClient(LIVE_URL, KEY, max_image_bytes=20_000) as c:
+    async with RunwareClient(LIVE_URL, KEY, limits=Limits(max_image_bytes=20_000)) as c:
         with pytest.raises(ImageError) as info:
             await c.generate(raw)
     assert info.value.code == code
@@ -456,7 +471,7 @@ async def test_prepare_reference(fake, client, tmp_path):
     assert await client.prepare_reference(str(path)) == uri
     assert (await client.prepare_reference(png)) == uri
     assert fake.posts == []  # all inline, nothing uploaded
-    client.upload_threshold = 10
+    client.limits = Limits(upload_threshold=10)
     uploaded = await client.prepare_reference(png)
     assert uploaded in fake.uploads and fake.posts[0][0]["taskType"] == "imageUpload"
     gen = await client.generate(task(inputs={"referenceImages": [uploaded, uri]}))
@@ -500,7 +515,7 @@ async def test_key_absent_from_errors_reprs_and_logs(router, caplog):
         httpx.ConnectError("refused"),
         envelope_error(E.SERVER_ERROR, "Boom.", status=500),
     ]
-    async with RunwareClient(LIVE_URL, KEY, max_retries=2, backoff_base=0.001) as c:
+    async with RunwareClient(LIVE_URL, KEY, retry=RetryPolicy(max_retries=2, backoff_base=0.001)) as c:
         c._call.sleep = Sleeps()
         for _ in range(2):
             try:

@@ -12,9 +12,8 @@ import pytest
 import respx
 
 import api_schema
-from demo import recorder
 from demo.backend import make_backend
-from demo.client import RunwareClient
+from demo.client import PollPolicy, Recorder, RunwareClient, recorder
 from demo.settings import Settings
 from mock_api import MockConfig, create_app
 from tests.support.fakes import LIVE_URL, FakeRunware
@@ -39,7 +38,7 @@ def all_bytes(root: Path) -> bytes:
 
 async def test_records_each_exchange_with_its_images(fake, tmp_path):
     rec = tmp_path / "rec"
-    async with RunwareClient(LIVE_URL, KEY, record_dir=rec, poll_initial=0.01) as c:
+    async with RunwareClient(LIVE_URL, KEY, observers=[Recorder(rec)], polling=PollPolicy(initial=0.01)) as c:
         url_gen = await c.generate(
             {"positivePrompt": PROMPT, "width": 256, "height": 256, "seed": 5, "numberResults": 2}
         )
@@ -84,7 +83,7 @@ async def test_interrupted_write_leaves_no_exchange(fake, tmp_path, monkeypatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(recorder, "exchange_document", boom)
-    async with RunwareClient(LIVE_URL, KEY, record_dir=rec) as c:
+    async with RunwareClient(LIVE_URL, KEY, observers=[Recorder(rec)]) as c:
         gen = await c.generate({"positivePrompt": PROMPT})
     assert len(gen) == 1  # a failed recording does not cost the user the image
     assert list(rec.iterdir()) == []
@@ -120,7 +119,7 @@ async def test_recording_replays_through_the_mock(fake, tmp_path):
         "steps": 30,
         "CFGScale": 6.5,
     }
-    async with RunwareClient(LIVE_URL, KEY, record_dir=rec) as c:
+    async with RunwareClient(LIVE_URL, KEY, observers=[Recorder(rec)]) as c:
         live = await c.generate(dict(request, numberResults=2, outputFormat="PNG"))
     app = create_app(MockConfig(replay_dirs=[rec], strict=True))
     async with RunwareClient("http://mock.local/v1", "any", transport=httpx.ASGITransport(app=app)) as mock:

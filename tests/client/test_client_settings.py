@@ -53,7 +53,8 @@ def test_a_key_picks_live(clean_env, tmp_path):
     b = make_backend(s)
     assert (b.kind, b.label, b.base_url) == ("live", LIVE_LABEL, limits.API_URL)
     client = b.client()
-    assert client.base_url == limits.API_URL and client.has_key and client.record_dir == tmp_path
+    assert client.base_url == limits.API_URL and client.has_key
+    assert [o.directory for o in client.observers] == [tmp_path]  # the recorder hooked in
     assert KEY not in repr(s) and KEY not in repr(b) and KEY not in repr(client) and KEY not in str(s)
 
 
@@ -134,7 +135,7 @@ def test_mock_speed_reaches_the_in_process_mock_and_is_checked(monkeypatch):
     monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
     monkeypatch.setenv("MOCK_SPEED", "0")
     backend = make_backend(load_settings())
-    assert backend._mock_app().state.mock.config.speed == 0
+    assert backend.mock_app().state.mock.config.speed == 0
     monkeypatch.setenv("MOCK_SPEED", "-1")
     with pytest.raises(SettingsError, match="MOCK_SPEED"):
         load_settings()

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 import api_schema
-from demo.client import RunwareClient
-from demo.errors import ValidationFailed
+from demo.client import Recorder, RunwareClient, ValidationFailed
 from mock_api import MockConfig
 from mock_api.testing import (
     ROOT,
@@ -65,7 +64,7 @@ async def test_a_recording_made_against_one_mock_replays_identically_from_anothe
     record_dir = tmp_path / "recording"
     recorded = []
     with run_mock_server(MockConfig(random_seed=3)) as live_url:
-        async with RunwareClient(live_url + "/v1", KEY, record_dir=record_dir) as client:
+        async with RunwareClient(live_url + "/v1", KEY, observers=[Recorder(record_dir)]) as client:
             for request in REQUESTS:
                 recorded.append(await client.generate(dict(request)))
 

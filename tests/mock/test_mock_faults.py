@@ -15,14 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from demo.client import RunwareClient
-from demo.errors import (
+from demo.client import (
     AuthError,
     NetworkError,
     PaymentRequired,
+    PollPolicy,
     RateLimited,
     RequestTimeout,
+    RetryPolicy,
+    RunwareClient,
     ServerError,
+    Timeouts,
 )
 from mock_api import MockConfig
 from mock_api.control.faults import FaultInjector, FaultSpecError
@@ -192,9 +195,14 @@ def test_start_up_rate_applies_to_api_requests_only(kind: str) -> None:
 # --- the app's client against each fault --------------------------------------------
 
 
-def client(url: str, **kw) -> RunwareClient:
-    options = {"timeout": 0.5, "max_retries": 2, "backoff_base": 0.01, "backoff_max": 0.05, "deadline": 60}
-    return RunwareClient(url + "/v1", KEY, **{**options, **kw})
+def client(url: str, polling: PollPolicy = PollPolicy()) -> RunwareClient:
+    return RunwareClient(
+        url + "/v1",
+        KEY,
+        timeouts=Timeouts(call=0.5, deadline=60),
+        retry=RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.05),
+        polling=polling,
+    )
 
 
 FAULTS = ["429", "500", "503", "504", "timeout", "reset"]
@@ -252,7 +260,7 @@ async def test_client_does_not_retry_402_or_403(url: str, fault: str, error: typ
 
 async def test_client_async_polling_rides_out_faults_on_get_response(url: str) -> None:
     # The acknowledgement goes through; the first polls fail and are retried.
-    async with client(url, poll_initial=0.05, poll_max=0.1) as c:
+    async with client(url, PollPolicy(initial=0.05, maximum=0.1)) as c:
         t = task(deliveryMethod="async", numberResults=2)
         c._call.sleep = _then_fail(url, c._call.sleep)
         generation = await c.generate(t)

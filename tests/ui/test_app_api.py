@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import subprocess
 import sys
+from io import BytesIO
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, ValidationError
 from PIL import Image
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, limits, load_examples
+from demo.ui import fields
+from mock_api.testing import spawn_mock
 from tests.support.appserver import ROOT, app_env, free_port, run_app
+from tests.support.receiver import run_receiver
+from tests.support.snippets import run_curl, run_python
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -58,31 +65,44 @@ def generate(client: Client, **overrides) -> dict:
     return out
 
 
-def image_of(client: Client, gallery_item: dict) -> Image.Image:
-    """Download a gallery file through the app, as a browser would."""
-    import httpx
-
-    image = gallery_item["image"]
-    url = image["url"] if isinstance(image, dict) else image
+def fetch_image(url: str) -> Image.Image:
     with httpx.Client(timeout=30, trust_env=False) as http:
         resp = http.get(url)
     resp.raise_for_status()
-    from io import BytesIO
-
     img = Image.open(BytesIO(resp.content))
     img.load()
     return img
 
 
-def test_api_exposes_generate_with_runware_field_names(client: Client):
+def image_of(client: Client, gallery_item: dict) -> Image.Image:
+    """Download a gallery file through the app, as a browser would."""
+    image = gallery_item["image"]
+    return fetch_image(image["url"] if isinstance(image, dict) else image)
+
+
+def response_urls(response) -> list[str]:
+    bodies = response if isinstance(response, list) else [response]
+    return [i["imageURL"] for b in bodies for i in b.get("data", []) if i.get("imageURL")]
+
+
+def test_the_generate_signature_is_the_field_table(client: Client):
+    """One row per /generate parameter, in table order, with the table's defaults."""
     api = client.view_api(return_format="dict", print_info=False)
-    names = [p["parameter_name"] for p in api["named_endpoints"]["/generate"]["parameters"]]
+    params = api["named_endpoints"]["/generate"]["parameters"]
+    assert [p["parameter_name"] for p in params] == list(fields.NAMES)
+    for p in params:
+        f = fields.field(p["parameter_name"])
+        assert p["label"] == f.label and p["parameter_default"] == f.value, f.name
     for name in ("positive_prompt", "width", "height", "seed", "steps", "cfg_scale", "number_results"):
-        assert name in names
-    for name in ("output_format", "output_quality", "output_type", "reference_images", "delivery_method"):
-        assert name in names
-    # Helper events (presets, badge, selection) are not part of the public API.
+        assert name in fields.NAMES  # Runware's field names in snake_case
+    wires = {f.wire for f in fields.FIELDS if f.wire}
+    assert {"positivePrompt", "CFGScale", "numberResults", "inputs.referenceImages", "ttl"} <= wires
+    # Helper events (presets, badge, selection, the browser's streaming run) are not public.
     assert set(api["named_endpoints"]) == {"/generate"}
+    # The signature Python sees is the table's too.
+    sig = fields.api_signature([])
+    assert list(sig.parameters) == list(fields.NAMES)
+    assert sig.parameters["positive_prompt"].default is inspect.Parameter.empty
 
 
 def test_generate_returns_an_image_in_the_requested_format_with_its_metadata(client: Client):
@@ -99,8 +119,28 @@ def test_generate_returns_an_image_in_the_requested_format_with_its_metadata(cli
     assert out["request"]["includeCost"] is True and "apiKey" not in out["request"]
     assert out["seed"] == "1234"
     assert "1 image" in out["status"]
-    assert "127.0.0.1:8808/v1" in out["curl"] and "python -m mock_api" in out["curl"]
-    assert out["request"]["taskUUID"] in out["python"]
+
+
+def test_response_urls_and_snippets_name_the_app_itself(client: Client, app_url: str):
+    """The in-process mock is served on the app's own address: what the page shows works there."""
+    out = generate(client, number_results=2, width=512, height=384)
+    urls = response_urls(out["response"])
+    assert len(urls) == 2
+    for url in urls:
+        assert url.startswith(app_url + "/image/")
+        assert fetch_image(url).size == (512, 384)
+    assert f"curl -sS {app_url}/v1" in out["curl"] and "served by this app" in out["curl"]
+    assert f'URL = "{app_url}/v1"' in out["python"]
+    answer = run_curl(out["curl"])
+    assert [i["seed"] for i in answer["data"]] != [] and answer["data"][0]["taskUUID"] != out["request"][
+        "taskUUID"
+    ]
+    printed = run_python(out["python"])
+    assert len(printed) == 2 and all(fetch_image(i["url"]).size == (512, 384) for i in printed)
+    # Only the API is served there: the mock's admin surface is not.
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        assert "requests" not in http.get(app_url + "/__admin/requests").text
+        assert http.post(app_url + "/__admin/reset").status_code in (404, 405)
 
 
 @pytest.mark.parametrize("example", load_examples(), ids=lambda e: e.slug)
@@ -161,7 +201,7 @@ def test_number_results_gives_that_many_distinct_images(client: Client):
     assert len(out["gallery"]) == 3
     uuids = [r["imageUUID"] for r in out["rows"]]
     assert len(set(uuids)) == 3
-    assert sorted(int(r["seed"]) for r in out["rows"]) == [500, 501, 502]
+    assert [r["seed"] for r in out["rows"]] == ["500", "501", "502"]  # request order
     assert {image_of(client, g).format for g in out["gallery"]} == {"WEBP"}
     assert out["request"]["numberResults"] == 3
 
@@ -172,21 +212,6 @@ def test_inline_output_types_are_decoded(client: Client, output_type: str):
     assert image_of(client, out["gallery"][0]).format == "PNG"
     field = "imageBase64Data" if output_type == "base64Data" else "imageDataURI"
     assert field in out["response"]["data"][0]
-
-
-def test_image_to_image_with_an_uploaded_file(client: Client, tmp_path: Path):
-    ref = tmp_path / "reference.png"
-    Image.new("RGB", (320, 240), (200, 40, 40)).save(ref)
-    out = generate(
-        client,
-        positive_prompt='Turn the red card into a poster that reads "SALE"',
-        reference_images=[handle_file(str(ref))],
-        width=512,
-        height=384,
-    )
-    refs = out["request"]["inputs"]["referenceImages"]
-    assert len(refs) == 1 and refs[0].startswith("data:image/png;base64,")
-    assert image_of(client, out["gallery"][0]).size == (512, 384)
 
 
 def test_an_uploaded_file_that_is_not_an_image_is_refused(client: Client, tmp_path: Path):
@@ -203,6 +228,8 @@ def test_a_generated_image_can_be_the_next_reference(client: Client):
     second = generate(client, reference_urls=uuid, positive_prompt='Add a banner that reads "STEP 2"')
     assert second["request"]["inputs"]["referenceImages"] == [uuid]
     assert len(second["gallery"]) == 1
+    # The imageUUID lives in the app's in-process mock, which the snippet names: it runs as printed.
+    assert "errors" not in run_curl(second["curl"])
 
 
 def test_a_bad_setting_exits_with_code_2_and_a_clear_message():
@@ -246,6 +273,7 @@ def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: P
         assert len(out["gallery"]) == 1
         assert "live API" in out["status"]
         assert f"{mock}/v1" in out["curl"] and "$RUNWARE_API_KEY" in out["curl"]
+        assert "uses your credits" in out["curl"]
         for value in out.values():
             assert secret not in json.dumps(value, default=str)
     text = log.read_text(errors="replace")
@@ -253,25 +281,90 @@ def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: P
     assert secret not in text and wrong not in text
 
 
-def test_async_results_appear_one_by_one(client: Client):
-    """With async delivery the gallery grows as images finish, not all at the end."""
-    # ~2 s of simulated work per image at the in-process mock's default pace.
-    job = client.submit(
-        **{
-            **DEFAULTS,
-            "delivery_method": "async",
-            "number_results": 3,
-            "steps": 300,
-            "width": 1024,
-            "height": 1024,
-        },
+@pytest.mark.parametrize("delivery", ["sync", "async"])
+def test_generate_answers_once_with_one_file_per_image(app_url: str, delivery: str):
+    """The public API is not a stream: one output, 20 files (partial views are the browser's).
+
+    Streaming every partial gallery made a default gradio_client call download each
+    file again per update (~250 downloads for 20 images); one answer downloads 20.
+    """
+    downloading = Client(app_url, verbose=False)  # download_files on, as callers get it
+    job = downloading.submit(
+        **{**DEFAULTS, "number_results": 20, "width": 256, "height": 256, "delivery_method": delivery},
         api_name="/generate",
     )
-    job.result(timeout=120)
-    counts = [len(out[0] or []) for out in job.outputs()]
-    assert counts[-1] == 3
-    assert 1 in counts or 2 in counts, counts  # an update showed part of the results
-    assert counts == sorted(counts), counts
+    job.result(timeout=180)
+    outputs = job.outputs()
+    assert len(outputs) == 1
+    gallery = outputs[0][0]
+    assert len(gallery) == 20
+    assert all(Path(item["image"]).is_file() for item in gallery)
+
+
+@pytest.mark.parametrize("randomize", [False, True])
+def test_seeds_come_back_in_request_order(client: Client, randomize: bool):
+    """Seed 42 x4, twice: 42..45 both times, and /generate returns the first image's seed."""
+    runs = [generate(client, seed="42", randomize_seed=randomize, number_results=4) for _ in range(2)]
+    for out in runs:
+        seeds = [int(r["seed"]) for r in out["rows"]]
+        assert out["seed"] == str(seeds[0])
+        assert seeds == [s["seed"] for s in out["response"]["data"]]  # as the API listed them
+        if not randomize:
+            assert seeds == [42, 43, 44, 45]
+
+
+def test_the_largest_seed_is_shown_as_the_api_returns_it(client: Client):
+    out = generate(client, seed=str(limits.SEED_MAX), randomize_seed=False, number_results=3)
+    seeds = [int(r["seed"]) for r in out["rows"]]
+    assert seeds == [s["seed"] for s in out["response"]["data"]]
+    assert seeds[0] == limits.SEED_MAX and out["seed"] == str(limits.SEED_MAX)
+
+
+def test_an_upload_run_has_snippets_that_run_anywhere(client: Client, app_url: str, tmp_path: Path):
+    """The uploaded reference is in the snippets in full: they run against a fresh
+    `python -m mock_api` and against the app's own /v1; every Response JSON URL resolves."""
+    ref = tmp_path / "reference.png"
+    Image.effect_noise((160, 120), 60).convert("RGB").save(ref)  # ~20 KB: no shortcut through a tiny file
+    out = generate(
+        client,
+        positive_prompt='Turn the card into a poster that reads "SALE"',
+        reference_images=[handle_file(str(ref))],
+        width=256,
+        height=256,
+    )
+    refs = out["request"]["inputs"]["referenceImages"]
+    assert len(refs) == 1 and refs[0].startswith("data:image/png;base64,")
+    assert image_of(client, out["gallery"][0]).size == (256, 256)
+    assert "characters)" in json.dumps(out["request"])  # the page's JSON view is shortened...
+    for snippet in (out["curl"], out["python"]):
+        assert "characters)" not in snippet and "…" not in snippet  # ...the snippets are not
+    for url in response_urls(out["response"]):
+        assert fetch_image(url).size == (256, 256)
+    with spawn_mock() as mock:
+        for endpoint in (f"{mock.url}/v1", None):  # None: as printed, the app's own /v1
+            answer = run_curl(out["curl"], endpoint)
+            assert "errors" not in answer, answer
+            assert fetch_image(answer["data"][0]["imageURL"]).size == (256, 256)
+            (printed,) = run_python(out["python"], endpoint)
+            assert fetch_image(printed["url"]).size == (256, 256)
+
+
+def test_a_webhook_run_says_where_the_results_went(client: Client):
+    with run_receiver() as hook:
+        out = generate(client, webhook_url=f"{hook.url}/hook", number_results=2, width=256, height=256)
+        hits = hook.wait_for(2)
+    assert len([h for h in hits if h.method == "POST"]) == 2
+    assert "Sent to your webhook" in out["status"] and f"{hook.url}/hook" in out["status"]
+    assert "2 results" in out["status"] and "0 images" not in out["status"]
+    assert out["gallery"] == [] and out["rows"] == []
+
+
+def test_an_upload_endpoint_run_says_so(client: Client):
+    with run_receiver() as bucket:
+        out = generate(client, upload_endpoint=f"{bucket.url}/put", width=256, height=256)
+        (hit,) = bucket.wait_for(1)
+    assert hit.method == "PUT" and hit.body
+    assert "Done" in out["status"] and "HTTP PUT" in out["status"] and f"{bucket.url}/put" in out["status"]
 
 
 def test_async_delivery_streams_until_every_image_arrives(client: Client):

@@ -17,6 +17,9 @@ class ImageResult:
     item: ImageInferenceResult
     data: bytes = field(repr=False)
     format: str  # "JPG" | "PNG" | "WEBP", as sniffed and checked
+    # Position among the task's results, as the server listed them (request order:
+    # item i has seed + i). Images may finish or download in any order; this does not change.
+    index: int = 0
 
     @property
     def image_uuid(self) -> str:
@@ -59,7 +62,7 @@ class Generation:
 
     request: dict[str, Any]  # the wire task as sent (never holds a key)
     response: dict[str, Any] | list[dict[str, Any]]  # sync: the envelope; async: ack + each poll
-    images: list[ImageResult]
+    images: list[ImageResult]  # in request order
 
     def __iter__(self) -> Iterator[ImageResult]:
         return iter(self.images)
@@ -69,6 +72,11 @@ class Generation:
 
     def __getitem__(self, index: int) -> ImageResult:
         return self.images[index]
+
+    @property
+    def delivered_elsewhere(self) -> bool:
+        """Webhook delivery: the results went to ``webhookURL``, none came back here."""
+        return not self.images and bool(self.request.get("webhookURL"))
 
     @property
     def task_uuid(self) -> str:

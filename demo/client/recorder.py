@@ -1,5 +1,8 @@
 """Write each imageInference exchange the client makes into a recording folder.
 
+``RunwareClient(..., observers=[Recorder(path)])`` hooks it in; the client knows
+nothing of recordings, it only tells its observers about each finished generation.
+
 Format (the one the mock replays with ``python -m mock_api --replay DIR``)::
 
     <record_dir>/<20261125T120000Z>-<taskUUID[:8]>/exchange.json
@@ -18,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +41,16 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """An observer that records every finished generation into ``directory``."""
+
+    directory: Path
+
+    def on_generation(self, generation: Generation) -> None:
+        record_exchange(self.directory, generation)
 
 
 def exchange_document(gen: Generation, recorded_at: datetime) -> dict[str, Any]:

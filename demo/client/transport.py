@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,10 +37,24 @@ from .errors import (
     ServerError,
     from_items,
 )
+from .policies import RetryPolicy
 
 log = logging.getLogger("demo.client")
 
 _REDACTED = "[redacted]"
+T = TypeVar("T")
+
+
+async def within(awaitable: Awaitable[T], seconds: float) -> T:
+    """``awaitable``, or TimeoutError after ``seconds``; a cancellation always gets through.
+
+    Python 3.11's ``asyncio.wait_for`` drops a cancellation that arrives as the awaited
+    call finishes, so a cancelled poll loop went on polling; ``asyncio.timeout`` does not.
+    """
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # 3.10: wait_for has no such race there
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -96,17 +111,13 @@ class Caller:
         key: SecretStr | None,
         *,
         timeout: float,
-        max_retries: int,
-        backoff_base: float,
-        backoff_max: float,
+        retry: RetryPolicy,
     ) -> None:
         self.http = http
         self.base_url = base_url
         self._key = key
         self.timeout = timeout
-        self.max_retries = max(0, max_retries)
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.retry = retry
         # Tests replace this to observe the delays without waiting them out.
         self.sleep = asyncio.sleep
 
@@ -136,9 +147,6 @@ class Caller:
         return items
 
     # -- retry policy -------------------------------------------------------------
-
-    def backoff(self, attempt: int) -> float:
-        return min(self.backoff_max, self.backoff_base * 2**attempt) + random.uniform(0, self.backoff_base)
 
     async def _wait_or_give_up(
         self, err: RunwareError, delay: float, attempt: int, retries: int, deadline_at: float
@@ -173,14 +181,14 @@ class Caller:
         retries: int | None = None,
     ) -> Reply:
         """POST a task array; the decoded envelope of a 2xx answer, or a typed error."""
-        retries = self.max_retries if retries is None else retries
+        retries = self.retry.max_retries if retries is None else retries
         kinds = ",".join(str(t.get("taskType")) for t in tasks)
         lost_reply = False
         attempt = 0
         while True:
             per_call = self._per_call(deadline_at, task_uuid)
             try:
-                resp = await asyncio.wait_for(
+                resp = await within(
                     self.http.post(
                         self.base_url, json=tasks, headers=self._auth(self.base_url), timeout=per_call
                     ),
@@ -189,7 +197,7 @@ class Caller:
             except (httpx.TransportError, asyncio.TimeoutError) as exc:
                 err = self._transport_error(exc, task_uuid)
                 lost_reply = True
-                await self._wait_or_give_up(err, self.backoff(attempt), attempt, retries, deadline_at)
+                await self._wait_or_give_up(err, self.retry.backoff(attempt), attempt, retries, deadline_at)
                 attempt += 1
                 continue
             log.info("POST %s [%s] -> %d", self.base_url, kinds, resp.status_code)
@@ -223,7 +231,7 @@ class Caller:
                 raise err
             # A 5xx may have been produced after the task was accepted.
             lost_reply = lost_reply or resp.status_code >= 500
-            delay = retry_after if retry_after is not None else self.backoff(attempt)
+            delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
             await self._wait_or_give_up(err, delay, attempt, retries, deadline_at)
             attempt += 1
 
@@ -242,18 +250,18 @@ class Caller:
         while True:
             per_call = self._per_call(deadline_at, None)
             try:
-                return await asyncio.wait_for(self._get_once(url, max_bytes, per_call), per_call + 0.5)
+                return await within(self._get_once(url, max_bytes, per_call), per_call + 0.5)
             except (httpx.TransportError, asyncio.TimeoutError) as exc:
                 err = self._transport_error(exc, None)
-                delay = self.backoff(attempt)
+                delay = self.retry.backoff(attempt)
             except _RetryableStatus as exc:
                 err = ServerError(f"Downloading the image failed with HTTP {exc.status}.", status=exc.status)
                 if exc.status == 429:
                     err = RateLimited(
                         "The image host is rate limiting.", status=429, retry_after=exc.retry_after
                     )
-                delay = exc.retry_after if exc.retry_after is not None else self.backoff(attempt)
-            await self._wait_or_give_up(err, delay, attempt, self.max_retries, deadline_at)
+                delay = exc.retry_after if exc.retry_after is not None else self.retry.backoff(attempt)
+            await self._wait_or_give_up(err, delay, attempt, self.retry.max_retries, deadline_at)
             attempt += 1
 
     async def _get_once(self, url: str, max_bytes: int, per_call: float) -> bytes:

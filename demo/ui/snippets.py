@@ -1,16 +1,24 @@
 """Copyable snippets (curl and Python) that repeat a request against the active backend.
 
-The key is always a placeholder (``$RUNWARE_API_KEY``); the real one never reaches
-a snippet. Snippets are built from the exact wire dict the client sent.
+They run as printed: each sends a fresh taskUUID (a reused one is a conflict), the
+reference pictures a visitor uploaded are inlined in full as data URIs, and the
+endpoint is the one the page used (the app's own ``/v1`` for its built-in mock). The
+key is always a placeholder (``$RUNWARE_API_KEY``); the real one never reaches a snippet.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
-MOCK_HINT = "Mock backend: start it first with `python -m mock_api` (any non-empty key is accepted)."
-FRESH_UUID_HINT = "taskUUID must be unique per task: use a fresh UUID v4 (e.g. `uuidgen`) to send it again."
+Where = Literal["here", "mock", "live"]
+
+HINTS: dict[str, str] = {
+    "here": "Mock backend, served by this app at this address: any key works.",
+    "mock": "Mock backend: `python -m mock_api` must be running there (any non-empty key is accepted).",
+    "live": "Live Runware API: uses your credits.",
+}
+UUID_MARK = "@TASK_UUID@"  # replaced with a fresh UUID v4 when the curl snippet runs
 
 
 def _strip_secrets(request: dict[str, Any]) -> dict[str, Any]:
@@ -30,41 +38,54 @@ def py_literal(value: Any, indent: int = 0) -> str:
     return repr(value)
 
 
-def curl_snippet(request: dict[str, Any], base_url: str, backend_kind: str) -> str:
-    body = json.dumps([_strip_secrets(request)], indent=2, ensure_ascii=False)
-    key = "${RUNWARE_API_KEY:-mock-key}" if backend_kind == "mock" else "$RUNWARE_API_KEY"
-    lines = []
-    if backend_kind == "mock":
-        lines.append(f"# {MOCK_HINT}")
-    lines += [
-        f"# {FRESH_UUID_HINT}",
-        f"curl -sS {base_url} \\",
-        f'  -H "Authorization: Bearer {key}" \\',
+def _key(where: Where) -> str:
+    return "$RUNWARE_API_KEY" if where == "live" else "${RUNWARE_API_KEY:-mock-key}"
+
+
+def curl_snippet(request: dict[str, Any], endpoint: str, where: Where) -> str:
+    task = {**_strip_secrets(request), "taskUUID": UUID_MARK}
+    body = json.dumps([task], indent=2, ensure_ascii=False)
+    auth = f'-H "Authorization: Bearer {_key(where)}"'
+    lines = [
+        f"# {HINTS[where]}",
+        "# Each run sends a fresh taskUUID (sending one twice is a conflictTaskUUID error).",
+        "TASK_UUID=$(python3 -c 'import uuid; print(uuid.uuid4())')",
+        f"sed \"s/{UUID_MARK}/$TASK_UUID/\" <<'JSON' | curl -sS {endpoint} \\",
+        f"  {auth} \\",
         '  -H "Content-Type: application/json" \\',
-        "  --data-binary @- <<'JSON'",
+        "  --data-binary @-",
         body,
         "JSON",
     ]
+    if task.get("deliveryMethod") == "async":
+        poll = '[{"taskType": "getResponse", "taskUUID": "\'"$TASK_UUID"\'"}]'
+        lines += [
+            "# Async delivery: that answer only acknowledges the task. Ask for the results:",
+            f"sleep 3; curl -sS {endpoint} {auth} -H \"Content-Type: application/json\" -d '{poll}'",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def python_snippet(request: dict[str, Any], base_url: str, backend_kind: str) -> str:
+def python_snippet(request: dict[str, Any], endpoint: str, where: Where) -> str:
     task = _strip_secrets(request)
     is_async = task.get("deliveryMethod") == "async"
-    literal = py_literal(task)
-    if backend_kind == "mock":
-        key_line = 'API_KEY = os.environ.get("RUNWARE_API_KEY", "mock-key")'
-        header = f"# {MOCK_HINT}\n"
-    else:
+    if where == "live":
         key_line = 'API_KEY = os.environ["RUNWARE_API_KEY"]'
-        header = ""
+    else:
+        key_line = 'API_KEY = os.environ.get("RUNWARE_API_KEY", "mock-key")'
     parts = [
-        header + "import os\n" + ("import time\n" if is_async else "") + "import uuid\n\nimport httpx\n",
-        f'URL = "{base_url}"',
+        f"# {HINTS[where]}",
+        "import os",
+        *(["import time"] if is_async else []),
+        "import uuid",
+        "",
+        "import httpx",
+        "",
+        f'URL = "{endpoint}"',
         key_line,
         "",
-        f"task = {literal}",
-        f'task["taskUUID"] = str(uuid.uuid4())  # {FRESH_UUID_HINT.split(":")[0]}',
+        f"task = {py_literal(task)}",
+        'task["taskUUID"] = str(uuid.uuid4())  # a fresh one per request',
         "",
         'headers = {"Authorization": f"Bearer {API_KEY}"}',
         "with httpx.Client(headers=headers, timeout=120) as client:",

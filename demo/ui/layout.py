@@ -1,0 +1,204 @@
+"""Where everything sits: header, compose (prompt + Generate), results, settings.
+
+Phone first: the page is one grid with three areas (see ``theme.CSS``). On a phone
+they stack as compose, results, settings, so the result appears right under
+Generate; from ~900 px the results take the right-hand column. The form's inputs
+come from the field table, panel by panel; this module only places them.
+
+Room left for what comes next: a per-result text check (a line and a table) goes
+under the result table in ``_results``; the Developer accordion holds the raw JSON
+and snippets, and can take more tabs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from api_schema import limits, load_examples
+
+from . import fields as F
+from . import presets
+from .form import RESULT_HEADERS
+from .theme import badge_html, header_html
+
+READY = "Ready. Write a prompt or pick an example, then press **Generate**."
+NOTHING_SELECTED = "Click an image to select it."
+
+
+@dataclass
+class Page:
+    """The components events read and write, by role."""
+
+    header: gr.HTML
+    inputs: dict[str, Any]  # /generate parameter -> component, in table order
+    panels: dict[str, gr.Accordion]
+    size_preset: gr.Dropdown
+    grid_note: gr.Markdown
+    examples: gr.Dataset
+    generate_btn: gr.Button
+    stop_btn: gr.Button
+    api_trigger: gr.Button
+    status: gr.Markdown
+    gallery: gr.Gallery
+    selected_info: gr.Markdown
+    use_ref_btn: gr.Button
+    reference_note: gr.Markdown
+    table: gr.Dataframe
+    request_json: gr.Code
+    response_json: gr.Code
+    curl: gr.Code
+    python: gr.Code
+    states: dict[str, gr.State] = field(default_factory=dict)
+
+    @property
+    def input_list(self) -> list[Any]:
+        return [self.inputs[name] for name in F.NAMES]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.inputs[name]
+
+
+def example_rows() -> list[list[str]]:
+    return [
+        [ex.title, "image → image" if ex.kind == "image-to-image" else "text → image"]
+        for ex in load_examples()
+    ]
+
+
+def _panel_fields(panel: str, inputs: dict[str, Any]) -> None:
+    for row in F.in_panel(panel):
+        if len(row) == 1:
+            inputs[row[0].name] = row[0].component()
+            continue
+        with gr.Row(equal_height=True):
+            for f in row:
+                inputs[f.name] = f.component()
+
+
+def _compose(inputs: dict[str, Any]) -> tuple[gr.Button, gr.Button]:
+    _panel_fields("prompt", inputs)
+    with gr.Row(elem_id="actions"):
+        generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=4)
+        stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", scale=1, min_width=90, visible=False)
+    return generate_btn, stop_btn
+
+
+def _results() -> dict[str, Any]:
+    parts: dict[str, Any] = {}
+    parts["status"] = gr.Markdown(READY, elem_id="status")
+    parts["gallery"] = gr.Gallery(
+        label="Results",
+        show_label=False,  # the status line above says what is shown; a label would cover image 1
+        columns=1,
+        fit_columns=False,  # the first of 4 results keeps its place in the grid, not the whole width
+        height="auto",
+        object_fit="contain",
+        interactive=False,
+        buttons=["download", "download_all", "fullscreen"],
+        elem_id="results-gallery",
+        elem_classes=["single"],
+    )
+    with gr.Row(elem_id="selection"):
+        parts["selected_info"] = gr.Markdown(NOTHING_SELECTED, elem_id="selected-info")
+        parts["use_ref_btn"] = gr.Button("Use as reference", size="sm", elem_id="use-as-reference", scale=0)
+    parts["table"] = gr.Dataframe(
+        headers=RESULT_HEADERS,
+        value=None,
+        label="Result metadata",
+        interactive=False,
+        wrap=False,  # on a phone the table scrolls inside its own box
+        elem_id="result-table",
+    )
+    developer = gr.Accordion("Developer: request, response and code", open=False, elem_id="developer")
+    with developer, gr.Tabs():
+        with gr.Tab("Request"):
+            parts["request_json"] = gr.Code(
+                language="json", label="Request sent (no key)", lines=12, max_lines=40, wrap_lines=True
+            )
+        with gr.Tab("Response"):
+            parts["response_json"] = gr.Code(
+                language="json", label="Raw response", lines=12, max_lines=40, wrap_lines=True
+            )
+        with gr.Tab("curl"):
+            parts["curl"] = gr.Code(
+                language="shell", label="Repeat with curl", lines=12, max_lines=40, wrap_lines=True
+            )
+        with gr.Tab("Python"):
+            parts["python"] = gr.Code(
+                language="python",
+                label="Repeat with Python (httpx)",
+                lines=12,
+                max_lines=40,
+                wrap_lines=True,
+            )
+    return parts
+
+
+def _settings(inputs: dict[str, Any]) -> dict[str, Any]:
+    parts: dict[str, Any] = {"panels": {}}
+    parts["examples"] = gr.Dataset(
+        label="Documented examples: one click fills the form and generates",
+        components=[gr.Textbox(visible=False), gr.Textbox(visible=False)],
+        headers=["Example", "Kind"],
+        samples=example_rows(),
+        type="index",
+        layout="table",
+        elem_id="examples-box",
+    )
+    with gr.Group():
+        parts["size_preset"] = gr.Dropdown(
+            choices=list(presets.PRESET_CHOICES),
+            value=presets.default_label(),
+            label="Size",
+            info="Documented and Z.ai-recommended sizes, or Custom",
+            elem_id="size-preset",
+        )
+        _panel_fields("main", inputs)
+    parts["grid_note"] = gr.Markdown("", elem_id="grid-note")
+    for key, panel in F.PANELS.items():
+        if not panel.collapsed:
+            continue
+        with gr.Accordion(panel.title, open=False, elem_id=f"panel-{key}") as box:
+            if key == "references":
+                parts["reference_note"] = gr.Markdown("", elem_id="reference-note")
+            _panel_fields(key, inputs)
+        parts["panels"][key] = box
+    return parts
+
+
+def build_page(backend_kind: str, backend_label: str) -> Page:
+    """Create the page's components inside the current ``gr.Blocks``."""
+    inputs: dict[str, Any] = {}
+    header = gr.HTML(header_html(badge_html(backend_kind, backend_label)), elem_id="header")
+    with gr.Row(elem_id="workspace", equal_height=False):
+        with gr.Column(elem_id="compose", min_width=0):
+            generate_btn, stop_btn = _compose(inputs)
+        with gr.Column(elem_id="results", min_width=0):
+            results = _results()
+        with gr.Column(elem_id="settings", min_width=0):
+            settings = _settings(inputs)
+    gr.Markdown(
+        f"GLM-Image on Runware: [model page]({limits.DOCS_URL}) · "
+        "The mock backend replays the documented examples and renders labelled previews; "
+        "set `RUNWARE_API_KEY` (or enter your own key) for real images.",
+        elem_classes=["hint"],
+    )
+    # The public /generate has no button of its own: the browser uses a streaming event.
+    api_trigger = gr.Button(visible=False)
+    ordered = {name: inputs[name] for name in F.NAMES}
+    return Page(
+        header=header,
+        inputs=ordered,
+        panels=settings["panels"],
+        size_preset=settings["size_preset"],
+        grid_note=settings["grid_note"],
+        examples=settings["examples"],
+        generate_btn=generate_btn,
+        stop_btn=stop_btn,
+        api_trigger=api_trigger,
+        reference_note=settings["reference_note"],
+        **{k: v for k, v in results.items()},
+    )

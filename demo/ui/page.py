@@ -1,0 +1,49 @@
+"""The whole page: ``build_ui(settings, backend)`` and what ``launch()`` needs with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ..backend import Backend, backend_for_key, make_backend
+from ..settings import Settings
+from .events import CONCURRENCY, wire_events
+from .generate import GenerateHandler
+from .layout import build_page
+from .theme import CSS, NO_CLAMP_JS, badge_html, header_html, make_theme
+
+QUEUE_SIZE = 64
+MAX_FILE_SIZE = "20mb"
+
+
+def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
+    backend = backend or make_backend(settings)
+    handler = GenerateHandler(settings, backend)
+
+    def badge_for(api_key: str | None) -> str:
+        active = backend_for_key(settings, api_key) if api_key and api_key.strip() else backend
+        return header_html(badge_html(active.kind, active.label))
+
+    with gr.Blocks(title="GLM-Image · Runware", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
+        page = build_page(backend.kind, backend.label)
+        wire_events(page, handler, badge_for)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch_kwargs(backend: Backend | None = None) -> dict[str, Any]:
+    """What Gradio 6 takes at launch rather than in Blocks(), and the in-process mock's
+    API routes on the app's own server (so the page's URLs and snippets work there)."""
+    kwargs: dict[str, Any] = {
+        "theme": make_theme(),
+        "css": CSS,
+        "head": NO_CLAMP_JS,
+        "max_file_size": MAX_FILE_SIZE,
+        "show_error": True,
+        "footer_links": ["api", "gradio"],
+    }
+    routes = backend.routes() if backend is not None else []
+    if routes:
+        kwargs["app_kwargs"] = {"routes": routes}
+    return kwargs
