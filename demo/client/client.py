@@ -40,7 +40,7 @@ from .errors import ImageError, ProtocolError, RequestTimeout, RunwareError, Val
 from .policies import Limits, PollPolicy, RetryPolicy, Timeouts
 from .polling import poll
 from .results import Generation, ImageResult
-from .transport import Caller, as_list, within
+from .transport import Caller, as_list, check_key, within
 
 log = logging.getLogger("demo.client")
 
@@ -74,6 +74,7 @@ class RunwareClient:
         self.timeouts, self.retry, self.polling, self.limits = timeouts, retry, polling, limits
         self.observers = list(observers)
         key = (api_key or "").strip()
+        check_key(key)
         self._key = SecretStr(key) if key else None
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -81,7 +82,14 @@ class RunwareClient:
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "glm-image-demo"},
         )
-        self._call = Caller(self._http, base_url, self._key, timeout=timeouts.call, retry=retry)
+        self._call = Caller(
+            self._http,
+            base_url,
+            self._key,
+            timeout=timeouts.call,
+            retry=retry,
+            max_answer_bytes=limits.max_answer_bytes,
+        )
 
     def __repr__(self) -> str:
         return f"RunwareClient(base_url={self.base_url!r}, api_key={'set' if self._key else 'unset'})"
@@ -150,6 +158,9 @@ class RunwareClient:
         uuid = wire["taskUUID"]
         fmt = wire.get("outputFormat", limits.DEFAULT_OUTPUT_FORMAT)
         expected = wire.get("numberResults", 1)
+        inline = wire.get("outputType", limits.DEFAULT_OUTPUT_TYPE) != "URL"
+        # An answer may hold every image inline; a poll's answer too (it is cumulative).
+        answer_cap = self.limits.answer_bytes(expected if inline else 0)
         log.info(
             "imageInference %s: sending (%d result(s), %s)",
             uuid,
@@ -162,9 +173,9 @@ class RunwareClient:
 
         def collect() -> Awaitable[tuple[list[dict[str, Any]], list[ImageResult]]]:
             late = lambda got: self._deadline_error(uuid, got=got, expected=expected)  # noqa: E731
-            return poll(self._call, uuid, expected, self.polling, deadline_at, fetch, late)
+            return poll(self._call, uuid, expected, self.polling, deadline_at, fetch, late, answer_cap)
 
-        reply = await self._call.post([wire], deadline_at, task_uuid=uuid)
+        reply = await self._call.post([wire], deadline_at, task_uuid=uuid, max_bytes=answer_cap)
         if reply.conflict:
             log.warning("imageInference %s: reply lost, collecting the results with getResponse", uuid)
             bodies, results = await collect()
@@ -181,7 +192,10 @@ class RunwareClient:
                 bodies, results = await collect()
                 gen = Generation(wire, [body, *bodies], results)
             else:
-                parsed = [parse_result(it, uuid) for it in items]
+                if len(items) > expected:
+                    # Only what was asked for is downloaded and kept.
+                    log.warning("imageInference %s: %d items for %d result(s)", uuid, len(items), expected)
+                parsed = [parse_result(it, uuid) for it in items[:expected]]
                 if not parsed:
                     raise ProtocolError("The answer holds no image for the task.", task_uuid=uuid)
                 results = await fetch(list(enumerate(parsed)))

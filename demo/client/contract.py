@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -24,10 +25,20 @@ def parse_model(model: type[BaseModel], raw: Any, uuid: str) -> Any:
         ) from None
 
 
+# An imageUUID becomes a file name (ImageResult.save, the recorder): a UUID, or a plain
+# name of letters, digits, '.', '_' and '-' that starts with a letter or digit. Anything
+# else ('../escaped', '/etc/x', a NUL) is a server drifting from the contract.
+SAFE_IMAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
 def parse_result(raw: Any, uuid: str) -> ImageInferenceResult:
     result: ImageInferenceResult = parse_model(ImageInferenceResult, raw, uuid)
     if result.task_uuid != uuid:
         raise ProtocolError(f"A result names task {result.task_uuid!r}, not the one sent.", task_uuid=uuid)
+    if not SAFE_IMAGE_ID.fullmatch(result.image_uuid) or ".." in result.image_uuid:
+        raise ProtocolError(
+            f"A result's imageUUID is not a UUID or a plain name: {result.image_uuid[:80]!r}.", task_uuid=uuid
+        )
     return result
 
 

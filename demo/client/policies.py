@@ -67,10 +67,21 @@ class PollPolicy:
 @dataclass(frozen=True)
 class Limits:
     """``max_image_bytes``: largest image accepted either way; references over
-    ``upload_threshold`` bytes go through ``imageUpload`` instead of an inline data URI."""
+    ``upload_threshold`` bytes go through ``imageUpload`` instead of an inline data URI;
+    ``max_answer_bytes``: largest API answer (decoded) that carries no inline image.
+    An answer that may carry inline images (base64Data, dataURI) may also be as large as
+    those images in base64."""
 
     max_image_bytes: int = 50 * MB
     upload_threshold: int = 2 * MB
+    max_answer_bytes: int = 4 * MB
 
     def __post_init__(self) -> None:
-        _check(self.max_image_bytes > 0 and self.upload_threshold >= 0, "limits must be positive")
+        _check(
+            self.max_image_bytes > 0 and self.upload_threshold >= 0 and self.max_answer_bytes > 0,
+            "limits must be positive",
+        )
+
+    def answer_bytes(self, inline_images: int = 0) -> int:
+        """The cap of one API answer that may carry ``inline_images`` base64 pictures."""
+        return self.max_answer_bytes + inline_images * (self.max_image_bytes * 4 // 3 + 1024)

@@ -37,6 +37,7 @@ async def poll(
     deadline_at: float,
     fetch: Fetch,
     deadline_error: DeadlineError,
+    max_bytes: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[ImageResult]]:
     """Poll until ``expected`` images succeeded; (every answer, the results in request order)."""
     bodies: list[dict[str, Any]] = []
@@ -50,7 +51,8 @@ async def poll(
             raise deadline_error(len(seen))
         await call.sleep(interval)
         interval = policy.next(interval)
-        body = (await call.post([{"taskType": "getResponse", "taskUUID": uuid}], deadline_at)).body
+        ask = [{"taskType": "getResponse", "taskUUID": uuid}]
+        body = (await call.post(ask, deadline_at, max_bytes=max_bytes)).body
         bodies.append(body)
         raise_task_errors(call, body, uuid)
         fresh: dict[str, tuple[int, ImageInferenceResult]] = {}
@@ -66,7 +68,8 @@ async def poll(
                 )
             if item.status == "success" and item.image_uuid:
                 position[item.image_uuid] = index
-                if item.image_uuid not in seen and item.image_uuid not in fresh:
+                room = expected - len(seen) - len(fresh)  # a server listing more gets only what was asked
+                if room > 0 and item.image_uuid not in seen and item.image_uuid not in fresh:
                     result = parse_result({k: v for k, v in raw.items() if k != "status"}, uuid)
                     fresh[item.image_uuid] = (index, result)
             index += 1

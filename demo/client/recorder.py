@@ -10,7 +10,9 @@ Format (the one the mock replays with ``python -m mock_api --replay DIR``)::
 
 ``exchange.json`` = ``{"title", "request", "response": {"data": [...]}, "images",
 "recordedAt"}``. An exchange is built in a ``.tmp-*`` folder inside ``record_dir`` and
-renamed into place, so an interrupted run never leaves a half-written exchange. The
+renamed into place, so an interrupted run never leaves a half-written exchange (one
+killed mid-write leaves a ``.tmp-*`` folder; the next recording sweeps those older than an
+hour). The
 request is the wire task (it never holds a key); no header is recorded.
 """
 
@@ -21,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,8 +85,27 @@ def record_exchange(record_dir: Path, gen: Generation, *, now: datetime | None =
         return None
 
 
+# A temporary folder older than this was left by a run that died mid-write (kill -9).
+STALE_TMP_S = 3600.0
+
+
+def sweep_stale(record_dir: Path, *, now: float | None = None) -> int:
+    """Remove ``.tmp-*`` folders a killed run left behind; returns how many went."""
+    cutoff = (time.time() if now is None else now) - STALE_TMP_S
+    removed = 0
+    for tmp in record_dir.glob(".tmp-*"):
+        try:
+            if tmp.is_dir() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def _write(record_dir: Path, gen: Generation, recorded_at: datetime) -> Path:
     record_dir.mkdir(parents=True, exist_ok=True)
+    sweep_stale(record_dir)
     stem = f"{recorded_at.strftime('%Y%m%dT%H%M%SZ')}-{gen.task_uuid[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=record_dir))
     try:

@@ -50,8 +50,13 @@ class ImageResult:
         return f"{self.image_uuid}.{self.extension}"
 
     def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / self.filename
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the image into ``directory`` (never anywhere else) and return its path."""
+        folder = Path(directory)
+        path = folder / self.filename
+        # parse_result already refused unsafe imageUUIDs; a hand-built ImageResult is checked here.
+        if path.parent != folder or path.name != self.filename or self.filename.startswith("."):
+            raise ValueError(f"{self.filename[:80]!r} is not a plain file name")
+        folder.mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.data)
         return path
 

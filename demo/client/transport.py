@@ -10,6 +10,7 @@ arrive, and the reply says so (``conflict``) so the caller collects the results.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -35,6 +36,7 @@ from .errors import (
     RequestTimeout,
     RunwareError,
     ServerError,
+    ValidationFailed,
     from_items,
 )
 from .policies import RetryPolicy
@@ -55,6 +57,21 @@ async def within(awaitable: Awaitable[T], seconds: float) -> T:
         async with asyncio.timeout(seconds):
             return await awaitable
     return await asyncio.wait_for(awaitable, seconds)  # 3.10: wait_for has no such race there
+
+
+def check_key(key: str) -> None:
+    """ValidationFailed (never naming the key) unless ``key`` can travel in an HTTP header.
+
+    A pasted key with a line break or a non-ASCII character would otherwise fail deep in
+    httpx, with the key itself in the error text (CR/LF) or as a bare UnicodeEncodeError.
+    """
+    if any(not 0x21 <= ord(ch) <= 0x7E for ch in key):
+        raise ValidationFailed(
+            "The API key holds characters an API key cannot have (spaces, line breaks, control or "
+            "non-ASCII characters): copy it again from your Runware dashboard.",
+            code=codes.INVALID_API_KEY,
+            parameter="apiKey",
+        )
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -85,10 +102,12 @@ def parse_retry_after(value: str | None) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    if seconds != seconds:  # NaN
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())  # a past date: now
+    if seconds != seconds or seconds < 0:
+        # NaN or a negative delay is no usable hint: the client backs off as without one
+        # (honouring "-5" as "at once" turned the retries into a tight loop).
         return None
-    return max(0.0, seconds)
+    return seconds
 
 
 def as_list(value: Any) -> list[Any]:
@@ -112,12 +131,14 @@ class Caller:
         *,
         timeout: float,
         retry: RetryPolicy,
+        max_answer_bytes: int,
     ) -> None:
         self.http = http
         self.base_url = base_url
         self._key = key
         self.timeout = timeout
         self.retry = retry
+        self.max_answer_bytes = max_answer_bytes
         # Tests replace this to observe the delays without waiting them out.
         self.sleep = asyncio.sleep
 
@@ -179,21 +200,22 @@ class Caller:
         *,
         task_uuid: str | None = None,
         retries: int | None = None,
+        max_bytes: int | None = None,
     ) -> Reply:
-        """POST a task array; the decoded envelope of a 2xx answer, or a typed error."""
+        """POST a task array; the decoded envelope of a 2xx answer, or a typed error.
+
+        The answer is read streamed and refused past ``max_bytes`` decoded bytes (default
+        ``max_answer_bytes``): a compressed or endless answer cannot fill the memory.
+        """
         retries = self.retry.max_retries if retries is None else retries
+        cap = self.max_answer_bytes if max_bytes is None else max_bytes
         kinds = ",".join(str(t.get("taskType")) for t in tasks)
         lost_reply = False
         attempt = 0
         while True:
             per_call = self._per_call(deadline_at, task_uuid)
             try:
-                resp = await within(
-                    self.http.post(
-                        self.base_url, json=tasks, headers=self._auth(self.base_url), timeout=per_call
-                    ),
-                    per_call + 0.5,
-                )
+                resp, content = await within(self._post_once(tasks, per_call, cap, task_uuid), per_call + 0.5)
             except (httpx.TransportError, asyncio.TimeoutError) as exc:
                 err = self._transport_error(exc, task_uuid)
                 lost_reply = True
@@ -201,7 +223,7 @@ class Caller:
                 attempt += 1
                 continue
             log.info("POST %s [%s] -> %d", self.base_url, kinds, resp.status_code)
-            body = self._decode(resp, task_uuid)
+            body = self._decode(content)
             if resp.status_code < 400:
                 if body is None:
                     raise ProtocolError(
@@ -235,10 +257,24 @@ class Caller:
             await self._wait_or_give_up(err, delay, attempt, retries, deadline_at)
             attempt += 1
 
-    def _decode(self, resp: httpx.Response, uuid: str | None) -> dict[str, Any] | None:
+    async def _post_once(
+        self, tasks: list[dict[str, Any]], per_call: float, cap: int, uuid: str | None
+    ) -> tuple[httpx.Response, bytes]:
+        too_large = ProtocolError(
+            f"The API's answer is larger than the {cap}-byte limit; it was not read.",
+            code="answerTooLarge",
+            task_uuid=uuid,
+        )
+        headers = self._auth(self.base_url)
+        request = self.http.stream("POST", self.base_url, json=tasks, headers=headers, timeout=per_call)
+        async with request as resp:
+            return resp, await _read_capped(resp, cap, too_large)
+
+    @staticmethod
+    def _decode(content: bytes) -> dict[str, Any] | None:
         try:
-            body = resp.json()
-        except ValueError:
+            body = json.loads(content)
+        except (ValueError, RecursionError):
             return None
         return body if isinstance(body, dict) else None
 
@@ -285,18 +321,25 @@ class Caller:
                         else "imageDownloadFailed",
                         status=resp.status_code,
                     )
-                length = resp.headers.get("content-length", "")
-                if length.isdigit() and int(length) > max_bytes:
-                    raise too_large
-                chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise too_large
-                    chunks.append(chunk)
-                log.info("GET %s -> %d (%d bytes)", resp.url.copy_with(query=None), resp.status_code, size)
-                return b"".join(chunks)
+                data = await _read_capped(resp, max_bytes, too_large)
+                where = resp.url.copy_with(query=None)
+                log.info("GET %s -> %d (%d bytes)", where, resp.status_code, len(data))
+                return data
         raise ImageError("Too many redirects while downloading the image.", code="imageDownloadFailed")
+
+
+async def _read_capped(resp: httpx.Response, max_bytes: int, too_large: RunwareError) -> bytes:
+    """The (decoded) body of a streamed response, or ``too_large`` once it passes ``max_bytes``."""
+    length = resp.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes and "content-encoding" not in resp.headers:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in resp.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _RetryableStatus(Exception):

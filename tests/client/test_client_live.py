@@ -576,7 +576,7 @@ def test_same_origin():
 
 def test_parse_retry_after():
     assert parse_retry_after("3") == 3.0 and parse_retry_after("0.5") == 0.5
-    assert parse_retry_after("-4") == 0.0
+    assert parse_retry_after("-4") is None  # not "at once": the client backs off instead
     assert (
         parse_retry_after(None) is None
         and parse_retry_after("soon") is None
