@@ -85,10 +85,21 @@ def _size_of(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+# What a visitor can do about an error of the account or the key (Runware's words come first).
+ACCOUNT_HINTS = {
+    402: "Your Runware balance does not cover this run: top it up at https://my.runware.ai, "
+    "or clear the API key to use the mock backend (no credits used).",
+    403: "This API key is not allowed to run this model: check its permissions at "
+    "https://my.runware.ai, or clear the key to use the mock backend.",
+    401: "Check the API key (get one at https://my.runware.ai/signup), or clear it to use the mock backend.",
+}
+
+
 def _error_text(exc: RunwareError) -> str:
     if isinstance(exc, ValidationFailed) and exc.errors:
         return describe_errors(exc.errors)
-    return str(exc)
+    hint = ACCOUNT_HINTS.get(exc.status or 0)
+    return f"{exc}\n{hint}" if hint else str(exc)
 
 
 @dataclass

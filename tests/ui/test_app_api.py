@@ -281,6 +281,27 @@ def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: P
     assert secret not in text and wrong not in text
 
 
+@pytest.mark.parametrize(
+    ("config", "code", "hint"),
+    [
+        ({"account_balance": 0.0}, "insufficientCredits", "top it up"),
+        ({"fault_rate": 1.0, "fault_kinds": ["403"]}, "insufficientPermissions", "permissions"),
+    ],
+)
+def test_an_empty_balance_or_a_key_without_permission_says_what_to_do(config, code, hint):
+    """402 and 403 are final: Runware's code and message, then what the visitor can do."""
+    from mock_api import MockConfig
+    from mock_api.testing import run_mock_server
+
+    with run_mock_server(MockConfig(**config)) as mock, run_app(RUNWARE_API_URL=f"{mock}/v1") as url:
+        client = Client(url, verbose=False, download_files=False)
+        with pytest.raises(AppError) as info:
+            generate(client, api_key="sk-visitor-with-no-money")
+    text = str(info.value)
+    assert code in text and hint in text and "mock backend" in text
+    assert "sk-visitor-with-no-money" not in text
+
+
 @pytest.mark.parametrize("delivery", ["sync", "async"])
 def test_generate_answers_once_with_one_file_per_image(app_url: str, delivery: str):
     """The public API is not a stream: one output, 20 files (partial views are the browser's).
