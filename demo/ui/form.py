@@ -70,9 +70,15 @@ def _number(f: F.Field, value: Any) -> Any:
     return value
 
 
+# More digits than any bound has: left as text, so the schema answers invalidSeed (say)
+# instead of Python refusing to convert 4,301 digits with its own words.
+_MAX_DIGITS = 40
+_DIGITS = re.compile(rf"\s*-?\d{{1,{_MAX_DIGITS}}}\s*")
+
+
 def _optional_int(value: Any) -> Any:
     """Digits typed as text become an int (exact up to 2^63-1); other text goes to the schema."""
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
         return int(value)
     return _whole(value.strip() if isinstance(value, str) else value)
 
