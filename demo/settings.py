@@ -15,6 +15,8 @@ RUNWARE_DEADLINE       seconds per generation, polling included (default 300)
 RUNWARE_MAX_RETRIES    retries of a transient failure (default 3)
 RUNWARE_RECORD_DIR     record every exchange into this folder (see README, "Recording")
 GLM_IMAGE_TEXT_CHECK   1 | 0: read the quoted text back from each result with OCR (default 1)
+GLM_IMAGE_DISK_MB      the most disk the app's result files and Gradio's cache may take
+                       together; the oldest files go first (default 2048)
 =====================  =========================================================
 """
 
@@ -48,6 +50,7 @@ ENV_NAMES = {
     "max_retries": "RUNWARE_MAX_RETRIES",
     "record_dir": "RUNWARE_RECORD_DIR",
     "text_check": "GLM_IMAGE_TEXT_CHECK",
+    "disk_mb": "GLM_IMAGE_DISK_MB",
 }
 
 
@@ -77,6 +80,8 @@ class Settings(BaseSettings):
     max_retries: int = Field(3, ge=0, le=10, validation_alias=ENV_NAMES["max_retries"])
     record_dir: Path | None = Field(None, validation_alias=ENV_NAMES["record_dir"])
     text_check: bool = Field(True, validation_alias=ENV_NAMES["text_check"])
+    # A Space's disk is ~50 GB: results and Gradio's copies of them stay within this.
+    disk_mb: int = Field(2048, ge=8, le=1024 * 1024, validation_alias=ENV_NAMES["disk_mb"])
 
     @field_validator("backend", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from ..backend import Backend, backend_for_key
 from ..client import ImageResult, Limits, RunwareError, ValidationFailed, images
 from ..settings import Settings
 from . import fields as F
+from .disk import DiskBudget
 from .form import (
     FormError,
     build_task,
@@ -157,6 +159,9 @@ class GenerateHandler:
         self.backend = backend
         self.root = Path(tempfile.gettempdir()) / "glm-image-demo"
         self._dirs: deque[Path] = deque()
+        # Gradio copies every result (and upload) into its own cache: both count.
+        cache = Path(gr.utils.get_upload_folder())
+        self.disk = DiskBudget([self.root, cache], max_bytes=settings.disk_mb * 1024 * 1024)
 
     def backend_for(self, api_key: str | None) -> Backend:
         # The shared backend keeps the in-process mock's state (uploads, generated
@@ -166,6 +171,8 @@ class GenerateHandler:
         return self.backend
 
     def _request_dir(self) -> Path:
+        # Make room before a run adds files; in a thread, so a big sweep never stalls the page.
+        threading.Thread(target=self.disk.enforce, name="disk-budget", daemon=True).start()
         self.root.mkdir(parents=True, exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix="req-", dir=self.root))
         self._dirs.append(path)
