@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--strict", action="store_true", help="an imageInference no recording matches is an error")
     p.add_argument(
+        "--max-recorded-image-mb",
+        type=float,
+        default=DEFAULTS.max_recorded_image_bytes / MB,
+        help="largest picture file of a --replay recording, in MB (default %(default)g)",
+    )
+    p.add_argument(
         "--cache-mb",
         type=int,
         default=DEFAULTS.cache_max_bytes // MB,
@@ -99,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="let webhooks/uploads reach HOST (a name, IP or network; '*' = anywhere) besides loopback",
     )
+    g.add_argument(
+        "--no-outbound",
+        dest="send_outbound",
+        action="store_false",
+        help="send no request at all: webhookURL and uploadEndpoint are refused up front",
+    )
     return p
 
 
@@ -109,6 +121,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         random_seed=args.random_seed,
         replay_dirs=list(args.replay),
         strict=args.strict,
+        max_recorded_image_bytes=int(args.max_recorded_image_mb * MB),
         cache_max_bytes=args.cache_mb * MB,
         speed=args.speed,
         latency_ms=args.latency_ms,
@@ -117,6 +130,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fault_kinds=[k.strip() for k in args.fault_kinds.split(",") if k.strip()],
         fault_timeout_s=args.fault_timeout_s,
         allow_outbound=list(args.allow_outbound),
+        send_outbound=args.send_outbound,
     )
 
 

@@ -31,6 +31,8 @@ class MockConfig:
     sources_max_bytes: int = 128 * MB
     # Largest reference or uploaded image, decoded.
     max_reference_bytes: int = 20 * MB
+    # Largest picture file of a --replay recording (bigger ones stop start-up).
+    max_recorded_image_bytes: int = 32 * MB
     # How many image URLs are remembered at most (oldest are forgotten first).
     max_images: int = 50_000
     # Lifetime of an image URL when the request gives no ttl.
@@ -54,6 +56,9 @@ class MockConfig:
     fault_kinds: list[str] = field(default_factory=lambda: ["429", "500", "503"])
     # How long an injected "timeout" holds a request before answering 504.
     fault_timeout_s: float = 30.0
+    # False: the mock sends no request at all (webhookURL and uploadEndpoint are refused
+    # up front), e.g. inside a public app whose visitors must not make it call anywhere.
+    send_outbound: bool = True
     # Hosts, IPs or networks webhooks and uploads may target besides loopback ("*" = any).
     allow_outbound: list[str] = field(default_factory=list)
     # Timeout of one webhook/upload attempt, and the waits between its retries.
@@ -66,7 +71,13 @@ class MockConfig:
 
     def __post_init__(self) -> None:
         self.replay_dirs = [Path(p) for p in self.replay_dirs]
-        for name in ("max_body_bytes", "cache_max_bytes", "sources_max_bytes", "max_reference_bytes"):
+        for name in (
+            "max_body_bytes",
+            "cache_max_bytes",
+            "sources_max_bytes",
+            "max_reference_bytes",
+            "max_recorded_image_bytes",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.max_images <= 0 or self.default_ttl <= 0 or self.render_concurrency <= 0:
@@ -75,6 +86,10 @@ class MockConfig:
             raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
         if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
+        if not self.send_outbound and self.allow_outbound:
+            raise ValueError(
+                "allow_outbound (--allow-outbound) contradicts send_outbound=False (--no-outbound)"
+            )
         if self.require_key is not None and not self.require_key:
             raise ValueError("require_key must be a non-empty string or None")
 

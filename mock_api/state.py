@@ -29,7 +29,8 @@ class MockState:
 
     def __init__(self, config: MockConfig) -> None:
         self.config = config
-        self.replay = ReplayStore.load(config.replay_dirs)  # raises ValueError naming a bad file
+        # Raises ValueError naming a bad file.
+        self.replay = ReplayStore.load(config.replay_dirs, max_image_bytes=config.max_recorded_image_bytes)
         self.store = ImageStore(config)
         self.rng = random.Random(config.random_seed)
         self.jobs = JobStore(speed=config.speed, ttl_s=config.job_ttl_s, max_jobs=config.max_jobs)
@@ -42,7 +43,7 @@ class MockState:
         )
         self.journal = Journal(max_entries=config.journal_size)
         self.outbound = Outbound(
-            OutboundPolicy(config.allow_outbound),
+            OutboundPolicy(config.allow_outbound, enabled=config.send_outbound),
             timeout_s=config.outbound_timeout_s,
             backoff_s=config.webhook_backoff_s,
         )

@@ -27,6 +27,7 @@ from api_schema.limits import FORMAT_MIME
 
 from ..config import MockConfig
 from . import render
+from .files import UnsafeFile, read_regular_file
 
 
 class ImageGone(Exception):
@@ -273,9 +274,9 @@ class ImageStore:
             )
             return render.render_bytes(spec, record.fmt, record.quality)
         if isinstance(source, FileSource):
-            try:
-                data = source.path.read_bytes()
-            except OSError:
+            try:  # checked again: the file may have been swapped since start-up
+                data = read_regular_file(source.path, self.config.max_recorded_image_bytes)
+            except UnsafeFile:
                 raise ImageGone(record.path) from None
         else:
             found = self.sources.get(source.digest)
