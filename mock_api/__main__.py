@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or set MOCK_REQUIRE_KEY to keep it out of the process list",
     )
     p.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        default=DEFAULTS.admin_key,
+        help="the key /__admin requires (default: the --require-key key, if any); or set MOCK_ADMIN_KEY",
+    )
+    p.add_argument(
         "--max-body-mb",
         type=float,
         default=DEFAULTS.max_body_bytes / MB,
@@ -117,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig(
         require_key=args.require_key or os.environ.get("MOCK_REQUIRE_KEY") or None,
+        admin_key=args.admin_key or os.environ.get("MOCK_ADMIN_KEY") or None,
         max_body_bytes=int(args.max_body_mb * MB),
         random_seed=args.random_seed,
         replay_dirs=list(args.replay),

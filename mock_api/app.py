@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from .config import MockConfig
 from .control import admin
 from .control.gateway import Gateway
+from .control.guard import AdminRefused, refused_handler
 from .control.journal import redact_access_log
 from .server import rest, ws
 from .server.errors import EXCEPTION_HANDLERS
@@ -46,7 +47,7 @@ def create_app(config: MockConfig | None = None) -> FastAPI:
     config = config or MockConfig()
     state = MockState(config)
     # The journal redacts what it stores; uvicorn's access log needs the same care.
-    redact_access_log(config.require_key)
+    redact_access_log(config.require_key, config.admin_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +58,7 @@ def create_app(config: MockConfig | None = None) -> FastAPI:
         title="Runware mock for GLM-Image",
         description="Offline mock of the Runware REST API for runware:glm-image@0.",
         version="1.0",
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, AdminRefused: refused_handler},
         lifespan=lifespan,
     )
     app.state.mock = state

@@ -17,6 +17,8 @@ MB = 1024 * 1024
 class MockConfig:
     # Auth: None accepts any non-empty key; a string accepts only that key.
     require_key: str | None = field(default=None, repr=False)
+    # The key /__admin requires (Authorization: Bearer); None = require_key, if any.
+    admin_key: str | None = field(default=None, repr=False)
     # Largest request body accepted; bigger ones get HTTP 413.
     max_body_bytes: int = 32 * MB
     # Fixes the mock's randomness (random seeds, imageUUIDs) for reproducible runs.
@@ -90,8 +92,9 @@ class MockConfig:
             raise ValueError(
                 "allow_outbound (--allow-outbound) contradicts send_outbound=False (--no-outbound)"
             )
-        if self.require_key is not None and not self.require_key:
-            raise ValueError("require_key must be a non-empty string or None")
+        for name in ("require_key", "admin_key"):
+            if getattr(self, name) is not None and not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string or None")
 
 
 # The defaults, for code that needs one of them without a config at hand. Read only.

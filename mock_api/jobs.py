@@ -33,6 +33,10 @@ BASE_SECONDS = 0.5
 SECONDS_PER_STEP_MEGAPIXEL = 0.03
 # A hard ceiling on one job's simulated duration, whatever the flags.
 MAX_JOB_SECONDS = 3600.0
+# How far the clock may be moved in one step, and in all (an offset past a few weeks
+# would only expire every taskUUID and job at once, which POST /__admin/reset does).
+MAX_ADVANCE_S = 86400.0
+MAX_OFFSET_S = 30 * 86400.0
 
 Items = list[dict[str, Any]]
 Producer = Callable[[], Awaitable[tuple[Items, Items]]]
@@ -59,8 +63,13 @@ class Clock:
         return self._base() + self.offset
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        if not 0 <= seconds <= MAX_ADVANCE_S:
+            raise ValueError(f"the clock moves forward by 0 to {MAX_ADVANCE_S:g} seconds at a time")
+        if self.offset + seconds > MAX_OFFSET_S:
+            raise ValueError(
+                f"the clock is already {self.offset:g} s ahead; it goes at most"
+                f" {MAX_OFFSET_S:g} s ahead in all (POST /__admin/reset starts over)"
+            )
         self.offset += seconds
 
 
@@ -330,3 +339,4 @@ class JobStore:
         await self.close()
         self._jobs.clear()
         self._seen.clear()
+        self.clock.offset = 0.0  # nothing is left that an earlier advance was for
