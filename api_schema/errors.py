@@ -82,6 +82,8 @@ NOT_FOUND = "notFound"
 METHOD_NOT_ALLOWED = "methodNotAllowed"
 # Mock-only: its /__admin surface refused a request (a foreign Host or Origin).
 ADMIN_REFUSED = "adminRequestRefused"
+# A request whose head or body did not arrive in time (HTTP 408).
+REQUEST_TIMEOUT = "requestTimeout"
 
 # Parameters whose value is never echoed in a message: a key of the wrong type is still a key.
 SECRET_PARAMS = frozenset({"apiKey"})

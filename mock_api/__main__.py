@@ -7,6 +7,7 @@ port, log level) are the CLI's own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import uvicorn
 
 from .app import create_app
 from .config import DEFAULTS, MB, MockConfig
+from .server.serve import uvicorn_config
 
 HOST = "127.0.0.1"
 PORT = 8808
@@ -71,6 +73,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="budget of the rendered-image cache in MB (default %(default)s)",
     )
     p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    w = p.add_argument_group("the wire: how long and how much a connection may hold")
+    w.add_argument(
+        "--header-timeout-s",
+        type=float,
+        default=DEFAULTS.header_timeout_s,
+        help="a request's headers must arrive within this (default %(default)g)",
+    )
+    w.add_argument(
+        "--body-timeout-s",
+        type=float,
+        default=DEFAULTS.body_timeout_s,
+        help="a request's body must arrive within this of its start (default %(default)g)",
+    )
+    w.add_argument(
+        "--send-timeout-s",
+        type=float,
+        default=DEFAULTS.send_timeout_s,
+        help="a client must take each piece of an answer within this, or is dropped (default %(default)g)",
+    )
+    w.add_argument(
+        "--keep-alive-s",
+        type=float,
+        default=DEFAULTS.keep_alive_s,
+        help="an idle keep-alive connection is closed after this (default %(default)g)",
+    )
+    w.add_argument(
+        "--max-inflight-body-mb",
+        type=float,
+        default=None,
+        help="request bodies being read at once share this many MB (default: twice --max-body-mb)",
+    )
     g = p.add_argument_group("async delivery, faults, outbound requests")
     g.add_argument(
         "--speed",
@@ -130,6 +163,11 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         strict=args.strict,
         max_recorded_image_bytes=int(args.max_recorded_image_mb * MB),
         cache_max_bytes=args.cache_mb * MB,
+        header_timeout_s=args.header_timeout_s,
+        body_timeout_s=args.body_timeout_s,
+        send_timeout_s=args.send_timeout_s,
+        keep_alive_s=args.keep_alive_s,
+        max_inflight_body_bytes=int(args.max_inflight_body_mb * MB) if args.max_inflight_body_mb else None,
         speed=args.speed,
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
@@ -151,8 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
     # A held request (injected timeout, latency) must not keep Ctrl+C waiting for long.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3)
-    return 0
+    settings = uvicorn_config(
+        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3
+    )
+    server = uvicorn.Server(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else 3  # 3: uvicorn's own "could not start" (a port in use)
 
 
 if __name__ == "__main__":

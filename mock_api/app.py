@@ -22,6 +22,7 @@ from .control.journal import redact_access_log
 from .server import rest, ws
 from .server.errors import EXCEPTION_HANDLERS
 from .server.openapi import component_schemas
+from .server.wire import Wire
 from .state import MockState
 
 
@@ -33,7 +34,9 @@ class MockApp(FastAPI):
         # ``add_middleware`` middleware: those run inside Starlette's
         # ServerErrorMiddleware, which wraps ``send``, and an injected ``reset``
         # needs uvicorn's own ``send`` to reach the connection and abort it.
-        return Gateway(super().build_middleware_stack(), self.state.mock)
+        # The wire's bounds (body deadline and budget, send timeout) go outermost of all.
+        state: MockState = self.state.mock
+        return Wire(Gateway(super().build_middleware_stack(), state), state.config)
 
     def openapi(self) -> dict[str, Any]:
         # POST /v1 reads its body by hand, so FastAPI cannot see the task models it refers to.

@@ -42,6 +42,19 @@ class MockConfig:
     # How many images may be rendered at the same time (bounds peak memory).
     render_concurrency: int = 2
 
+    # --- the wire: what a connection may hold, and for how long ---
+    # A request's head (request line and headers) must arrive within this, and fit in
+    # max_header_bytes; its body must arrive within body_timeout_s of its start.
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 16 * 1024
+    body_timeout_s: float = 60.0
+    # Request bodies being read at once share this many bytes (None: twice max_body_bytes).
+    max_inflight_body_bytes: int | None = None
+    # The client must take each piece of an answer within this, or the connection is dropped.
+    send_timeout_s: float = 30.0
+    # An idle keep-alive connection is closed after this.
+    keep_alive_s: float = 5.0
+
     # --- async delivery, webhooks, faults, journal, WebSocket ---
     # Multiplies the simulated processing time of async/webhook/WebSocket jobs
     # (1.0 = realistic, 0.1 = ten times faster, 0 = instant). Sync REST answers at once.
@@ -71,6 +84,11 @@ class MockConfig:
     # A WebSocket with no message for this long is closed, as the live API does.
     ws_idle_s: float = 120.0
 
+    @property
+    def inflight_body_bytes(self) -> int:
+        """The budget of request bodies being read at once (twice the body limit unless set)."""
+        return self.max_inflight_body_bytes or 2 * self.max_body_bytes
+
     def __post_init__(self) -> None:
         self.replay_dirs = [Path(p) for p in self.replay_dirs]
         for name in (
@@ -88,6 +106,11 @@ class MockConfig:
             raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
         if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
+        timeouts = ("header_timeout_s", "body_timeout_s", "send_timeout_s", "keep_alive_s")
+        if any(getattr(self, name) <= 0 for name in timeouts) or self.max_header_bytes < 1024:
+            raise ValueError(f"{', '.join(timeouts)} must be positive, max_header_bytes at least 1024")
+        if self.max_inflight_body_bytes is not None and self.max_inflight_body_bytes < self.max_body_bytes:
+            raise ValueError("max_inflight_body_bytes must be at least max_body_bytes (one body must fit)")
         if not self.send_outbound and self.allow_outbound:
             raise ValueError(
                 "allow_outbound (--allow-outbound) contradicts send_outbound=False (--no-outbound)"

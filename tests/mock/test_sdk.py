@@ -94,7 +94,8 @@ async def test_rest_default_async_delivery_polls_get_response(url: str) -> None:
     assert sorted(seen) == sorted(r["imageUUID"] for r in results)
     assert all(r["cost"] > 0 for r in results)
     # What the SDK sent, as the journal saw it: async delivery, then getResponse polls.
-    sent = [e for e in httpx.get(url + "/__admin/requests", headers=AUTH, timeout=10).json()["requests"] if e["body"]]
+    journal = httpx.get(url + "/__admin/requests", headers=AUTH, timeout=10).json()["requests"]
+    sent = [e for e in journal if e["body"]]
     mine = [e["body"][0] for e in sent if e["body"][0].get("taskUUID") == p["taskUUID"]]
     assert mine[0]["deliveryMethod"] == "async" and mine[0]["taskType"] == "imageInference"
     assert {m["taskType"] for m in mine[1:]} == {"getResponse"}
