@@ -27,6 +27,7 @@ from .auth import authenticate
 log = logging.getLogger("mock_api")
 
 MAX_TASKS_PER_REQUEST = 100
+TOO_LARGE = 413
 
 HANDLERS: dict[str, Handler] = {
     "authentication": handle_authentication,
@@ -47,7 +48,7 @@ class BatchError(Exception):
 
 
 def too_large(limit: int) -> BatchError:
-    return BatchError(413, E.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
+    return BatchError(TOO_LARGE, E.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
 
 
 def _reject_constant(name: str) -> Any:

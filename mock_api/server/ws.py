@@ -5,8 +5,9 @@ Each text (or binary) message is a payload for the same pipeline as a REST body
 envelopes. What differs is the framing: each task's answer is its own message, a
 sync imageInference sends one message per finished image (through ``ctx.push``),
 and the connection remembers that it authenticated, and its connectionSessionUUID.
-A refused key gets its error envelope and then close code 1008; a socket idle for
-``ws_idle_s`` is closed.
+A refused key gets its error envelope and then close code 1008, a message over the
+size limit its requestTooLarge envelope and then 1009 (a message far over it is
+closed by the protocol, with 1009 alone); a socket idle for ``ws_idle_s`` is closed.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from ..state import state_of
 from ..tasks.handler import RequestContext, TaskResult, internal_error
 from . import API_PATH
 from .auth import UNAUTHORIZED, bearer_key
-from .dispatch import run
+from .dispatch import TOO_LARGE, run
 from .envelope import as_message
 
 log = logging.getLogger("mock_api")
 
 NORMAL_CLOSURE = 1000
 POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
 
 router = APIRouter()
@@ -90,6 +92,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 await channel.send(result)
                 if result.status == UNAUTHORIZED:
                     await websocket.close(code=POLICY_VIOLATION, reason="not authenticated")
+                    return
+                if result.status == TOO_LARGE:
+                    await websocket.close(code=MESSAGE_TOO_BIG, reason="message too big")
                     return
     except WebSocketDisconnect:
         return
