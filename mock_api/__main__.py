@@ -67,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest picture file of a --replay recording, in MB (default %(default)g)",
     )
     p.add_argument(
+        "--max-reference-images",
+        type=int,
+        default=DEFAULTS.max_reference_images,
+        help="most reference images one task may carry (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-reference-mp",
+        type=float,
+        default=DEFAULTS.max_reference_pixels / 1e6,
+        help="most megapixels a reference or upload may declare (default %(default).3g)",
+    )
+    p.add_argument(
         "--cache-mb",
         type=int,
         default=DEFAULTS.cache_max_bytes // MB,
@@ -163,6 +175,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         strict=args.strict,
         max_recorded_image_bytes=int(args.max_recorded_image_mb * MB),
         cache_max_bytes=args.cache_mb * MB,
+        max_reference_images=args.max_reference_images,
+        max_reference_pixels=round(args.max_reference_mp * 1e6),
         header_timeout_s=args.header_timeout_s,
         body_timeout_s=args.body_timeout_s,
         send_timeout_s=args.send_timeout_s,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MB = 1024 * 1024
+# No picture the mock is given may be wider or taller than this, whatever the pixel limit.
+MAX_PICTURE_SIDE = 8192
 
 
 @dataclass
@@ -33,6 +35,12 @@ class MockConfig:
     sources_max_bytes: int = 128 * MB
     # Largest reference or uploaded image, decoded.
     max_reference_bytes: int = 20 * MB
+    # Most pixels a reference or upload may declare (checked from its header, before any
+    # decoding), how many references one task may carry, and how many pixels the inline
+    # ones may hold together (duplicates count once; None: three pictures of the largest size).
+    max_reference_pixels: int = 4096 * 4096
+    max_reference_images: int = 16
+    max_reference_total_pixels: int | None = None
     # Largest picture file of a --replay recording (bigger ones stop start-up).
     max_recorded_image_bytes: int = 32 * MB
     # How many image URLs are remembered at most (oldest are forgotten first).
@@ -85,6 +93,10 @@ class MockConfig:
     ws_idle_s: float = 120.0
 
     @property
+    def reference_total_pixels(self) -> int:
+        return self.max_reference_total_pixels or 3 * self.max_reference_pixels
+
+    @property
     def inflight_body_bytes(self) -> int:
         """The budget of request bodies being read at once (twice the body limit unless set)."""
         return self.max_inflight_body_bytes or 2 * self.max_body_bytes
@@ -106,6 +118,15 @@ class MockConfig:
             raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
         if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
+        if not 0 < self.max_reference_pixels <= MAX_PICTURE_SIDE**2 or self.max_reference_images < 1:
+            raise ValueError(
+                f"max_reference_pixels must be 1..{MAX_PICTURE_SIDE**2}, max_reference_images >= 1"
+            )
+        if (
+            self.max_reference_total_pixels is not None
+            and self.max_reference_total_pixels < self.max_reference_pixels
+        ):
+            raise ValueError("max_reference_total_pixels must be at least max_reference_pixels")
         timeouts = ("header_timeout_s", "body_timeout_s", "send_timeout_s", "keep_alive_s")
         if any(getattr(self, name) <= 0 for name in timeouts) or self.max_header_bytes < 1024:
             raise ValueError(f"{', '.join(timeouts)} must be positive, max_header_bytes at least 1024")

@@ -13,6 +13,7 @@ import random
 from collections.abc import Coroutine
 from typing import Any
 
+import anyio
 from starlette.requests import HTTPConnection
 
 from .config import MockConfig
@@ -22,6 +23,10 @@ from .engine.replay import ReplayStore
 from .images.store import ImageStore
 from .jobs import JobStore
 from .outbound import Outbound, OutboundPolicy
+
+# Worker threads that decode and validate large payloads at once (CPU work: more would
+# only take turns at the GIL with the event loop).
+PARSE_THREADS = 2
 
 
 class MockState:
@@ -48,6 +53,7 @@ class MockState:
             backoff_s=config.webhook_backoff_s,
         )
         self._background: set[asyncio.Task[Any]] = set()
+        self.parse_slots = anyio.CapacityLimiter(PARSE_THREADS)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a background coroutine (an upload after a sync answer), keeping a reference to it."""

@@ -10,14 +10,12 @@ fails at start-up with its path named, never in the middle of a request.
 
 from __future__ import annotations
 
-import io
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
 from pydantic import ValidationError
 
 from api_schema import ImageInferenceResult, ImageInferenceTask, load_exchange
@@ -27,6 +25,7 @@ from api_schema.responses import IMAGE_FIELDS
 
 from ..config import DEFAULTS
 from ..images.files import MAX_EXCHANGE_BYTES, check_not_link, check_regular_file, read_regular_file
+from ..images.references import MAX_PIXELS_ANY, PictureTooLarge, check_picture
 from ..images.store import FileSource, ImageRecord, ImageStore, picture_format
 from .items import image_fields, render_source
 from .synth import synthesize
@@ -94,12 +93,14 @@ def _image_file(folder: Path, name: Any, origin: Path, max_bytes: int) -> FileSo
     if not path.exists() and not path.is_symlink():
         raise ValueError(f"{path}: image file named in {origin.name} is missing or unreadable")
     data = read_regular_file(path, max_bytes)  # UnsafeFile (a ValueError) naming the file
-    fmt = picture_format(data)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-    except Exception:
+        check_picture(data, MAX_PIXELS_ANY)  # the size from the header first, then one decode
+    except PictureTooLarge as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    except ValueError:
         fmt = None
+    else:
+        fmt = picture_format(data)
     if fmt is None:
         raise ValueError(f"{path}: not a decodable JPG, PNG or WEBP image")
     return FileSource(path=path.resolve(), fmt=fmt)

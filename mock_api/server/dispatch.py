@@ -5,14 +5,21 @@ A payload (a REST body or a WebSocket message) is decoded into a batch of 1 to
 ``api_schema.parse_task`` and handed to the handler for its taskType. Each task
 succeeds or fails on its own; a bug in a handler becomes that task's serverError
 item, never a traceback on the wire.
+
+Decoding and validating a large payload costs real CPU (a 32 MB body, a task with
+100,000 made-up fields): past ``INLINE_PARSE_BYTES`` both run in a worker thread, at
+most ``PARSE_THREADS`` at once (``state``), so the event loop keeps answering
+everyone else (``/health`` included) meanwhile.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
 
 from api_schema import errors as E
 from api_schema import parse_task
@@ -28,6 +35,10 @@ log = logging.getLogger("mock_api")
 
 MAX_TASKS_PER_REQUEST = 100
 TOO_LARGE = 413
+# Payloads up to this size are decoded and validated on the event loop (a thread hop
+# would cost more than the work); bigger ones in a worker thread (``MockState.parse_slots``).
+INLINE_PARSE_BYTES = 64 * 1024
+T = TypeVar("T")
 
 HANDLERS: dict[str, Handler] = {
     "authentication": handle_authentication,
@@ -86,9 +97,17 @@ def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
     return tasks
 
 
-async def dispatch(ctx: RequestContext, raw: Any) -> TaskResult:
-    """One task: validated, then answered by its handler."""
-    task, errors = parse_task(raw)
+async def _off_loop(ctx: RequestContext, work: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(work, *args, limiter=ctx.state.parse_slots)
+
+
+def _parse_all(tasks: list[Any]) -> list[tuple[Any, Any]]:
+    return [parse_task(raw) for raw in tasks]
+
+
+async def dispatch(ctx: RequestContext, raw: Any, parsed: tuple[Any, Any] | None = None) -> TaskResult:
+    """One task: validated (unless ``parsed`` already is), then answered by its handler."""
+    task, errors = parsed if parsed is not None else parse_task(raw)
     if task is None:
         return TaskResult(errors=errors, status=400)
     task_type: str = task.task_type  # type: ignore[attr-defined]
@@ -112,8 +131,10 @@ async def dispatch(ctx: RequestContext, raw: Any) -> TaskResult:
 
 async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskResult]:
     """The results of one payload, task by task; a refused batch yields its one error result."""
+    limit = ctx.state.config.max_body_bytes
+    large = INLINE_PARSE_BYTES < len(payload) <= limit
     try:
-        tasks = decode_batch(payload, ctx.state.config.max_body_bytes)
+        tasks = await _off_loop(ctx, decode_batch, payload, limit) if large else decode_batch(payload, limit)
     except BatchError as exc:
         yield exc.result
         return
@@ -121,5 +142,6 @@ async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskRe
     if denied is not None:
         yield denied
         return
-    for raw in tasks:
-        yield await dispatch(ctx, raw)
+    parsed = await _off_loop(ctx, _parse_all, tasks) if large else [None] * len(tasks)
+    for raw, checked in zip(tasks, parsed, strict=True):
+        yield await dispatch(ctx, raw, checked)

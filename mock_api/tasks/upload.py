@@ -12,7 +12,6 @@ import io
 import random
 from typing import Any
 
-import anyio.to_thread
 from PIL import Image
 
 from api_schema import ErrorItem, ImageUploadTask, make_error
@@ -22,17 +21,17 @@ from api_schema.limits import FORMAT_EXT, OUTPUT_QUALITY
 from ..config import MockConfig
 from ..engine.items import new_uuid
 from ..engine.references import decode_inline
-from ..images.references import load_reference
-from ..images.store import BlobSource, ImageRecord, ImageStore
+from ..images.references import check_picture
+from ..images.store import BlobSource, ImageRecord, ImageStore, digest_of
 from .handler import RequestContext, TaskResult, conflict
 
 MAX_SIDE = 2048
 _KEEP = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WEBP"}
 
 
-def normalize_upload(data: bytes) -> tuple[bytes, str]:
+def normalize_upload(data: bytes, max_pixels: int) -> tuple[bytes, str]:
     """(bytes, JPG|PNG|WEBP): unchanged when possible, else resized/re-encoded as PNG."""
-    load_reference(data)  # ValueError with a reason when unreadable
+    check_picture(data, max_pixels)  # ValueError with a reason when unreadable or too large
     with Image.open(io.BytesIO(data)) as img:
         fmt = _KEEP.get(img.format or "")
         if fmt is not None and max(img.size) <= MAX_SIDE:
@@ -45,13 +44,20 @@ def normalize_upload(data: bytes) -> tuple[bytes, str]:
         return buf.getvalue(), "PNG"
 
 
+def _decode_upload(image: str, config: MockConfig) -> tuple[bytes, str, str]:
+    """Blocking (a worker thread, in the render budget): the upload's bytes, format, digest."""
+    data, fmt = normalize_upload(
+        decode_inline(image, config.max_reference_bytes), config.max_reference_pixels
+    )
+    return data, fmt, digest_of(data)
+
+
 async def store_upload(
     task: ImageUploadTask, store: ImageStore, config: MockConfig, rng: random.Random
 ) -> tuple[dict[str, Any], ErrorItem | None]:
     """(item with a relative "path" instead of imageURL, None) or ({}, error item)."""
     try:
-        data = decode_inline(task.image, config.max_reference_bytes)
-        data, fmt = await anyio.to_thread.run_sync(normalize_upload, data)
+        data, fmt, digest = await store.in_slot(_decode_upload, task.image, config)
     except ValueError as exc:
         return {}, make_error(
             E.param_info("image").code,
@@ -64,7 +70,7 @@ async def store_upload(
     record = ImageRecord(
         path=f"/image/up/{image_uuid}.{FORMAT_EXT[fmt]}",
         image_uuid=image_uuid,
-        source=BlobSource(digest=store.add_source(data), fmt=fmt),
+        source=BlobSource(digest=store.add_source(data, digest), fmt=fmt),
         fmt=fmt,
         quality=int(OUTPUT_QUALITY.default or 95),
         expires_at=store.expiry(None),
