@@ -33,6 +33,11 @@ BASE_SECONDS = 0.5
 SECONDS_PER_STEP_MEGAPIXEL = 0.03
 # A hard ceiling on one job's simulated duration, whatever the flags.
 MAX_JOB_SECONDS = 3600.0
+# A request is kept for getTaskDetails with its strings up to this long; a longer one
+# (an inline reference picture) is kept as its start and its length, so a thousand
+# kept jobs hold kilobytes, not the megabytes they were sent.
+MAX_KEPT_CHARS = 4096
+KEPT_PREFIX_CHARS = 64
 # How far the clock may be moved in one step, and in all (an offset past a few weeks
 # would only expire every taskUUID and job at once, which POST /__admin/reset does).
 MAX_ADVANCE_S = 86400.0
@@ -50,6 +55,17 @@ def per_image_seconds(width: int, height: int, steps: int, speed: float) -> floa
         return 0.0
     megapixels = width * height / (1024 * 1024)
     return speed * (BASE_SECONDS + SECONDS_PER_STEP_MEGAPIXEL * steps * megapixels)
+
+
+def kept(value: Any) -> Any:
+    """A JSON value as a job keeps it: long strings shortened (``MAX_KEPT_CHARS``)."""
+    if isinstance(value, str) and len(value) > MAX_KEPT_CHARS:
+        return f"{value[:KEPT_PREFIX_CHARS]}...({len(value)} characters, not kept by the mock)"
+    if isinstance(value, dict):
+        return {k: kept(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [kept(v) for v in value]
+    return value
 
 
 class Clock:
@@ -157,7 +173,7 @@ class JobStore:
         job = Job(
             task_uuid=task_uuid,
             task_type=task_type,
-            request=request,
+            request=kept(request),
             count=count,
             due=self.schedule(count, width, height, steps),
             created=self.clock.now(),
@@ -178,7 +194,7 @@ class JobStore:
         job = Job(
             task_uuid=task_uuid,
             task_type=task_type,
-            request=request,
+            request=kept(request),
             count=len(items) or 1,
             due=[now] * (len(items) or 1),
             created=now,

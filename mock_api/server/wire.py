@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api_schema import errors as E
 
 from ..config import MockConfig
-from .envelope import error_response
+from .envelope import BrokenAnswer, error_response
 
 # Large bodies go out in pieces of this size, each with its own send deadline.
 SEND_PIECE_BYTES = 256 * 1024
@@ -84,6 +84,8 @@ class Wire:
             )
         except SendTimedOut:
             return  # the connection is already dropped
+        except BrokenAnswer:
+            conn.drop()  # a streamed answer that cannot be finished must not look finished
         finally:
             self.inflight -= conn.counted
 

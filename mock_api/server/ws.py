@@ -54,8 +54,10 @@ class Channel:
         self.lock = asyncio.Lock()
 
     async def send(self, result: TaskResult) -> None:
-        text = as_message(result)
-        if text is None or self.websocket.application_state != WebSocketState.CONNECTED:
+        if self.websocket.application_state != WebSocketState.CONNECTED:
+            return  # before rendering anything for it
+        text = await as_message(result)
+        if text is None:
             return
         async with self.lock:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError):

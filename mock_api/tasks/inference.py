@@ -16,6 +16,7 @@ from api_schema import errors as E
 from api_schema.limits import FORMAT_MIME
 
 from ..engine.answer import Unanswerable, answer
+from ..engine.items import materialize
 from ..jobs import Items, Job
 from ..outbound import TargetRefused
 from .handler import RequestContext, TaskResult, conflict, failed
@@ -100,7 +101,7 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         if pushed is not None:
             await pushed(TaskResult(data=[item]))
         if task.webhook_url is not None:
-            await state.outbound.post_webhook(task.webhook_url, item)
+            await state.outbound.post_webhook(task.webhook_url, await materialize(item))
         if task.upload_endpoint is not None:
             await _upload(ctx, task, item)
 
