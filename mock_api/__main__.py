@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiplies the simulated processing time of async/webhook/WebSocket jobs (0 = instant)",
     )
     g.add_argument(
+        "--max-jobs-per-key",
+        type=int,
+        default=DEFAULTS.max_jobs_per_key,
+        help="unfinished async/webhook/WebSocket tasks one API key may have at once (default %(default)s)",
+    )
+    g.add_argument(
         "--latency-ms", type=int, default=DEFAULTS.latency_ms, help="extra latency of every API request"
     )
     g.add_argument(
@@ -183,6 +189,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         keep_alive_s=args.keep_alive_s,
         max_inflight_body_bytes=int(args.max_inflight_body_mb * MB) if args.max_inflight_body_mb else None,
         speed=args.speed,
+        max_jobs_per_key=args.max_jobs_per_key,
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,

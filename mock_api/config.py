@@ -70,6 +70,9 @@ class MockConfig:
     # How long finished jobs (and used taskUUIDs) are remembered, and how many jobs.
     job_ttl_s: float = 3600.0
     max_jobs: int = 1000
+    # Unfinished jobs (async, webhook, WebSocket) one API key may have at once, so one
+    # caller cannot take every job slot from the others.
+    max_jobs_per_key: int = 250
     # Default extra latency of every API request, in milliseconds.
     latency_ms: int = 0
     # Share of API requests (0..1) failed at random with one of fault_kinds; a seed
@@ -116,6 +119,8 @@ class MockConfig:
             raise ValueError("max_images, default_ttl and render_concurrency must be positive")
         if self.speed < 0 or not 0 <= self.fault_rate <= 1 or self.latency_ms < 0:
             raise ValueError("speed and latency_ms must be >= 0, fault_rate between 0 and 1")
+        if self.max_jobs_per_key <= 0:
+            raise ValueError("max_jobs_per_key must be positive")
         if self.journal_size <= 0 or self.max_jobs <= 0 or self.ws_idle_s <= 0 or self.fault_timeout_s < 0:
             raise ValueError("journal_size, max_jobs and ws_idle_s must be positive")
         if not 0 < self.max_reference_pixels <= MAX_PICTURE_SIDE**2 or self.max_reference_images < 1:

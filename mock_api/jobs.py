@@ -6,8 +6,9 @@ and revealed one by one on a simulated schedule: image i is done at
 and pixels and is multiplied by ``speed`` (0 = instant). getResponse answers the
 cumulative state at that moment; a push callback (webhook, upload, WebSocket)
 runs for each image as it is revealed. Jobs expire ``ttl_s`` after they finish;
-at most ``max_jobs`` are kept. Every taskUUID seen is remembered for the same
-time so a reuse gets ``conflictTaskUUID``.
+at most ``max_jobs`` are kept, and a job may be given an ``owner`` (a caller's key,
+hashed) so that ``owner_wait`` can hold each owner to a share of them. Every taskUUID
+seen is remembered for the same time so a reuse gets ``conflictTaskUUID``.
 
 The clock can be moved forward (``advance``), so a UI tester or a test can make a
 slow job finish now instead of waiting for it.
@@ -102,6 +103,7 @@ class Job:
     pushed: int = 0  # how many items the push callback has been run for
     ack: dict[str, Any] | None = None  # the first answer, for getTaskDetails
     runner: asyncio.Task[None] | None = None
+    owner: str | None = None  # who started it, for per-key quotas
 
     @property
     def finished_at(self) -> float:
@@ -131,6 +133,7 @@ class JobStore:
         self.tick_s = tick_s
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._seen: OrderedDict[str, float] = OrderedDict()
+        self._owned: dict[str, list[Job]] = {}  # owner -> their jobs that may still be unfinished
 
     # ------------------------------------------------------------ taskUUIDs
     def claim(self, task_uuid: str) -> bool:
@@ -164,6 +167,7 @@ class JobStore:
         produce: Producer,
         push: Pusher | None = None,
         push_errors: ErrorPusher | None = None,
+        owner: str | None = None,
     ) -> Job:
         """Create a job and begin producing its images; returns at once.
 
@@ -177,8 +181,11 @@ class JobStore:
             count=count,
             due=self.schedule(count, width, height, steps),
             created=self.clock.now(),
+            owner=owner,
         )
         self._add(job)
+        if owner is not None:
+            self._own(owner, job)
         if self.speed == 0:
             await self._produce(job, produce)
             if push is None:
@@ -297,6 +304,44 @@ class JobStore:
     def _finished(self, job: Job, now: float) -> bool:
         return job.items is not None and job.finished_at <= now and (job.runner is None or job.runner.done())
 
+    def _wait_for(self, jobs: list[Job], now: float) -> int:
+        """Whole seconds (at least 1) until the first of these unfinished jobs is done."""
+        soonest = min(job.finished_at for job in jobs)
+        return max(1, min(int(MAX_JOB_SECONDS), int(soonest - now + 0.999)))
+
+    def owner_wait(self, owner: str | None, limit: int) -> int | None:
+        """None when ``owner`` may start another job, else the seconds until one of its
+        ``limit`` unfinished jobs is done (for Retry-After)."""
+        if owner is None:
+            return None
+        now = self.clock.now()
+        active = self._still_owned(owner, now)
+        return self._wait_for(active, now) if len(active) >= limit else None
+
+    def _still_owned(self, owner: str, now: float) -> list[Job]:
+        """The owner's unfinished jobs; its finished ones (and the owner, when none is left) forgotten."""
+        active = [job for job in self._owned.get(owner, []) if not self._finished(job, now)]
+        if active:
+            self._owned[owner] = active
+        else:
+            self._owned.pop(owner, None)
+        return active
+
+    def _own(self, owner: str, job: Job) -> None:
+        # An owner's list is pruned each time it asks for room (owner_wait); owners that
+        # stopped calling are swept once there are more of them than jobs can be unfinished.
+        self._owned.setdefault(owner, []).append(job)
+        if len(self._owned) > self.max_jobs:
+            now = self.clock.now()
+            for key in list(self._owned):
+                self._still_owned(key, now)
+
+    def retry_after_s(self) -> int:
+        """Seconds until some unfinished job is done (when ``has_room`` said no)."""
+        now = self.clock.now()
+        active = [job for job in self._jobs.values() if not self._finished(job, now)]
+        return self._wait_for(active, now) if active else 1
+
     def has_room(self) -> bool:
         """Whether a new unfinished job can be kept without dropping another unfinished one."""
         self._prune()
@@ -355,4 +400,5 @@ class JobStore:
         await self.close()
         self._jobs.clear()
         self._seen.clear()
+        self._owned.clear()
         self.clock.offset = 0.0  # nothing is left that an earlier advance was for

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from collections.abc import Coroutine
 from typing import Any
 
@@ -54,6 +55,7 @@ class MockState:
         )
         self._background: set[asyncio.Task[Any]] = set()
         self.parse_slots = anyio.CapacityLimiter(PARSE_THREADS)
+        self.key_salt = secrets.token_bytes(16)  # callers are told apart by a keyed hash of their key
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a background coroutine (an upload after a sync answer), keeping a reference to it."""

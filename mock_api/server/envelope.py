@@ -144,11 +144,14 @@ async def _stream(parts: list[str], images: list[InlineImage], first: bytes) -> 
 async def envelope_answer(results: Iterable[TaskResult]) -> Response:
     """The response for the results of one REST request: plain JSON, or streamed with
     inline pictures rendered as they are written."""
+    results = list(results)
     status, body = envelope(results)
+    waits = [r.retry_after_s for r in results if r.retry_after_s]
+    headers = {"Retry-After": str(max(waits))} if waits and status in (429, 503) else None
     images: list[InlineImage] = []
     slotted = _slotted(body, images)
     if not images:
-        return SafeJSONResponse(body, status_code=status)
+        return SafeJSONResponse(body, status_code=status, headers=headers)
     parts = _SLOT.split(dumps_text(slotted))
     try:
         first = await images[int(parts[1])].picture()  # a failure now is still a clean 503

@@ -40,6 +40,22 @@ async def _check_targets(ctx: RequestContext, task: ImageInferenceTask) -> TaskR
     return None
 
 
+def _over_quota(ctx: RequestContext, task: ImageInferenceTask) -> TaskResult | None:
+    """429 when the job store is full, or when this caller's key has its share in progress."""
+    jobs, limit = ctx.state.jobs, ctx.state.config.max_jobs_per_key
+    wait = jobs.owner_wait(ctx.caller, limit)
+    if wait is not None:
+        message = f"This API key has {limit} tasks in progress, its most at once; retry in {wait} s."
+    elif not jobs.has_room():
+        wait = jobs.retry_after_s()
+        message = f"Too many tasks in progress (at most {jobs.max_jobs}); retry in {wait} s."
+    else:
+        return None
+    return failed(
+        429, E.RATE_LIMITED, message, task_type=task.task_type, task_uuid=task.task_uuid, retry_after_s=wait
+    )
+
+
 async def _produce(ctx: RequestContext, task: ImageInferenceTask) -> TaskResult:
     try:
         return TaskResult(data=await answer(ctx.state, task, ctx.base_url))
@@ -68,14 +84,10 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         return refused
     sync = task.delivery_method == "sync" and task.webhook_url is None
     pushed = ctx.push if sync else None  # a socket gets a sync answer one image at a time
-    if not (sync and pushed is None) and not state.jobs.has_room():
-        return failed(
-            429,
-            E.RATE_LIMITED,
-            f"Too many tasks in progress (at most {state.jobs.max_jobs}); retry when some finish.",
-            task_type=task.task_type,
-            task_uuid=task.task_uuid,
-        )
+    if not (sync and pushed is None):
+        refused = _over_quota(ctx, task)
+        if refused is not None:
+            return refused
     if not state.jobs.claim(task.task_uuid):
         return conflict(task.task_type, task.task_uuid)
     request = task.to_wire()
@@ -123,6 +135,7 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         produce=produce,
         push=push if needs_push else None,
         push_errors=push_errors if needs_push else None,
+        owner=ctx.caller,
     )
     ack = {"taskType": task.task_type, "taskUUID": task.task_uuid}
     job.ack = {"data": [ack]}
