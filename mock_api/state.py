@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio
+import anyio.to_thread
 from starlette.requests import HTTPConnection
 
 from .config import MockConfig
@@ -25,9 +26,13 @@ from .images.store import ImageStore
 from .jobs import JobStore
 from .outbound import Outbound, OutboundPolicy
 
-# Worker threads that decode and validate large payloads at once (CPU work: more would
-# only take turns at the GIL with the event loop).
+# Payloads up to this many bytes are decoded, journaled and validated on the event loop
+# (a thread hop would cost more than the work); bigger ones in a worker thread, at most
+# PARSE_THREADS at once (CPU work: more would only take turns at the GIL with the loop).
+INLINE_PAYLOAD_BYTES = 64 * 1024
 PARSE_THREADS = 2
+
+T = TypeVar("T")
 
 
 class MockState:
@@ -56,6 +61,12 @@ class MockState:
         self._background: set[asyncio.Task[Any]] = set()
         self.parse_slots = anyio.CapacityLimiter(PARSE_THREADS)
         self.key_salt = secrets.token_bytes(16)  # callers are told apart by a keyed hash of their key
+
+    async def parse(self, size: int, work: Callable[..., T], *args: Any) -> T:
+        """Run CPU work on a payload of ``size`` bytes: inline when small, else in a worker thread."""
+        if size <= INLINE_PAYLOAD_BYTES:
+            return work(*args)
+        return await anyio.to_thread.run_sync(work, *args, limiter=self.parse_slots)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a background coroutine (an upload after a sync answer), keeping a reference to it."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -55,7 +56,8 @@ class Gateway:
             journal.set_status(entry, status, note or "too many large bodies at once")
             raise
         try:
-            entry = journal.record(method=method, path=path, query=query, headers=headers, body=body)
+            record = functools.partial(journal.record, method=method, path=path, query=query, headers=headers)
+            entry = await self.state.parse(len(body), record, body)  # a large body is read off the loop
         except Exception:  # journaling must never break a request
             entry = journal.record(method=method, path=path, query=query, headers=headers)
         lower = {k.lower(): v for k, v in headers}

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..config import DEFAULTS
+from ..jsontext import value_marks
 
 REDACTED = "[redacted]"
 # A body longer than this is kept as the start of its (redacted) text.
@@ -33,6 +34,7 @@ _SECRET_NAME = re.compile(
 )
 # A JSON apiKey left in a body that is not valid JSON.
 _RAW_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
+_CUT_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")(?:[^"\\]|\\.)*\\?$', re.IGNORECASE)
 _BEARER = re.compile(r"^(\s*(?:bearer|basic|token)\s+)\S.*$", re.IGNORECASE)
 
 
@@ -147,12 +149,12 @@ class Journal:
 
     def record(
         self,
+        body: bytes | str | None = None,
         *,
         method: str,
         path: str,
         query: str = "",
         headers: Iterable[tuple[str, str]] = (),
-        body: bytes | str | None = None,
         transport: str = "http",
         extra_secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
@@ -162,7 +164,11 @@ class Journal:
         parsed: Any = None
         body_text: str | None = None
         truncated = False
-        if body:
+        if body and value_marks(body) > self.max_body_chars:
+            # More values than could ever be kept whole: not decoded (ten million tiny
+            # objects would fill memory), its redacted start kept as text.
+            body_text, truncated = self._redacted_start(body), True
+        elif body:
             raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
             try:
                 parsed = json.loads(raw)
@@ -199,6 +205,13 @@ class Journal:
             entry["id"] = next(self._ids)
             self._entries.append(entry)
         return entry
+
+    def _redacted_start(self, body: bytes | str) -> str:
+        head = body[: 2 * self.max_body_chars]
+        text = head.decode("utf-8", errors="replace") if isinstance(head, bytes) else head
+        text = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+        text = _CUT_API_KEY.sub(lambda m: m.group(1) + REDACTED, text)  # one the cut went through
+        return text[: self.max_body_chars]
 
     def set_status(self, entry: dict[str, Any], status: int | None, note: str | None = None) -> None:
         with self._lock:

@@ -7,23 +7,22 @@ succeeds or fails on its own; a bug in a handler becomes that task's serverError
 item, never a traceback on the wire.
 
 Decoding and validating a large payload costs real CPU (a 32 MB body, a task with
-100,000 made-up fields): past ``INLINE_PARSE_BYTES`` both run in a worker thread, at
-most ``PARSE_THREADS`` at once (``state``), so the event loop keeps answering
-everyone else (``/health`` included) meanwhile.
+100,000 made-up fields): for a large payload both run in a worker thread
+(``MockState.parse``), so the event loop keeps answering everyone else (``/health``
+included) meanwhile.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
-
-import anyio.to_thread
+from collections.abc import AsyncIterator
+from typing import Any
 
 from api_schema import errors as E
 from api_schema import parse_task
 
+from ..jsontext import value_marks
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
 from ..tasks.lookup import handle_get_response, handle_get_task_details
@@ -35,10 +34,10 @@ log = logging.getLogger("mock_api")
 
 MAX_TASKS_PER_REQUEST = 100
 TOO_LARGE = 413
-# Payloads up to this size are decoded and validated on the event loop (a thread hop
-# would cost more than the work); bigger ones in a worker thread (``MockState.parse_slots``).
-INLINE_PARSE_BYTES = 64 * 1024
-T = TypeVar("T")
+# A payload is refused unread past this many commas, brackets and braces: 32 MB of
+# "[{},{},...]" would decode into ten million objects (~700 MB); a hundred real tasks
+# with 3000-character prompts hold well under half of it.
+MAX_JSON_VALUES = 500_000
 
 HANDLERS: dict[str, Handler] = {
     "authentication": handle_authentication,
@@ -67,12 +66,19 @@ def _reject_constant(name: str) -> Any:
 
 
 def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
-    """The tasks of a payload; BatchError when it is too large, not JSON or not 1..100 tasks."""
+    """The tasks of a payload; BatchError when it is too large (in bytes or values), not
+    JSON or not 1..100 tasks."""
     size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise too_large(limit)
     if not payload.strip():
         raise BatchError(400, E.INVALID_REQUEST_BODY, "Request body is empty: send a JSON array of tasks.")
+    if value_marks(payload) > MAX_JSON_VALUES:
+        raise BatchError(
+            400,
+            E.INVALID_REQUEST_BODY,
+            f"Request body holds more than {MAX_JSON_VALUES} JSON values; no batch of tasks needs as many.",
+        )
     try:
         tasks = json.loads(payload, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
@@ -97,16 +103,12 @@ def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
     return tasks
 
 
-async def _off_loop(ctx: RequestContext, work: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(work, *args, limiter=ctx.state.parse_slots)
-
-
 def _parse_all(tasks: list[Any]) -> list[tuple[Any, Any]]:
     return [parse_task(raw) for raw in tasks]
 
 
 async def dispatch(ctx: RequestContext, raw: Any, parsed: tuple[Any, Any] | None = None) -> TaskResult:
-    """One task: validated (unless ``parsed`` already is), then answered by its handler."""
+    """One task: validated (unless ``parsed`` holds its validation), then answered by its handler."""
     task, errors = parsed if parsed is not None else parse_task(raw)
     if task is None:
         return TaskResult(errors=errors, status=400)
@@ -131,10 +133,10 @@ async def dispatch(ctx: RequestContext, raw: Any, parsed: tuple[Any, Any] | None
 
 async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskResult]:
     """The results of one payload, task by task; a refused batch yields its one error result."""
-    limit = ctx.state.config.max_body_bytes
-    large = INLINE_PARSE_BYTES < len(payload) <= limit
+    state, limit = ctx.state, ctx.state.config.max_body_bytes
+    size = len(payload) if len(payload) <= limit else 0  # too large: refused at once, inline
     try:
-        tasks = await _off_loop(ctx, decode_batch, payload, limit) if large else decode_batch(payload, limit)
+        tasks = await state.parse(size, decode_batch, payload, limit)
     except BatchError as exc:
         yield exc.result
         return
@@ -142,6 +144,6 @@ async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskRe
     if denied is not None:
         yield denied
         return
-    parsed = await _off_loop(ctx, _parse_all, tasks) if large else [None] * len(tasks)
+    parsed = await state.parse(size, _parse_all, tasks)
     for raw, checked in zip(tasks, parsed, strict=True):
         yield await dispatch(ctx, raw, checked)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from fastapi import APIRouter
@@ -89,7 +90,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 payload = message.get("bytes")
             if payload is None:
                 continue
-            state.journal.record(method="WS", path=websocket.url.path, body=payload, transport="ws")
+            record = functools.partial(
+                state.journal.record, method="WS", path=websocket.url.path, transport="ws"
+            )
+            await state.parse(len(payload), record, payload)
             async for result in run(ctx, payload):
                 await channel.send(result)
                 if result.status == UNAUTHORIZED:
