@@ -34,6 +34,7 @@ _RUNNERS = {
     "memory": ("memory_bench", "run"),
     "load": ("load", "bench"),
     "fuzz": ("fuzz", "run"),
+    "hostile": ("hostile_bench", "run"),
 }
 BENCHMARKS = tuple(_RUNNERS)
 

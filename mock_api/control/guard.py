@@ -11,7 +11,9 @@ The admin routes steer the mock (faults, clock, reset) and show what others sent
   address, but it cannot send ``application/json`` without a CORS preflight, which
   /__admin never answers;
 - when the mock has a key (``admin_key``, else ``require_key``), the request must
-  carry it as ``Authorization: Bearer <key>``.
+  carry it as ``Authorization: Bearer <key>``; when it has none, only a client on this
+  machine (a loopback peer address) may call: a mock bound to another interface does not
+  hand its admin surface to the network (a ``Host`` header is easy to forge by hand).
 
 Checked in that order; a refusal is a Runware-shaped error envelope.
 """
@@ -98,10 +100,26 @@ def _check_origin(request: Request, host_header: str) -> None:
         )
 
 
+def _peer_is_local(request: Request) -> bool:
+    client = request.scope.get("client")
+    if not client:
+        return True
+    try:
+        return ipaddress.ip_address(str(client[0])).is_loopback
+    except ValueError:
+        return True  # an in-process transport's made-up name ("testclient"): no network
+
+
 def _check_key(request: Request) -> None:
     config = state_of(request).config
     expected = config.admin_key or config.require_key
     if expected is None:
+        if not _peer_is_local(request):
+            raise AdminRefused(
+                403,
+                E.ADMIN_REFUSED,
+                "/__admin answers other machines only when the mock has a key (--admin-key, --require-key).",
+            )
         return
     offered = bearer_key(request.headers) or ""
     if not hmac.compare_digest(*(k.encode("utf-8", "surrogatepass") for k in (offered, expected))):

@@ -157,3 +157,17 @@ def test_in_process_the_address_it_was_reached_on_is_its_own_host() -> None:
     with TestClient(create_app(MockConfig()), base_url="http://mock.local") as client:
         assert client.get("/__admin/requests").status_code == 200
         assert client.get("/__admin/requests", headers={"Host": "evil.example"}).status_code == 403
+
+
+async def test_from_another_machine_admin_needs_a_key() -> None:
+    # What --host 0.0.0.0 exposes: a client elsewhere can forge a loopback Host header,
+    # so without a key the admin routes answer only peers on this machine.
+    async def status(config: MockConfig, headers: dict[str, str]) -> int:
+        transport = httpx.ASGITransport(app=create_app(config), client=("192.0.2.7", 5555))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8808") as client:
+            return (await client.get("/__admin/requests", headers=headers)).status_code
+
+    assert await status(MockConfig(), {}) == 403
+    assert await status(MockConfig(require_key=KEY), {}) == 401
+    assert await status(MockConfig(require_key=KEY), AUTH) == 200
+    assert await status(MockConfig(admin_key=ADMIN_KEY), {"Authorization": f"Bearer {ADMIN_KEY}"}) == 200
