@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import socket
 import sys
 import threading
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import psutil
@@ -54,9 +56,24 @@ KILL_AT = 3 * 1024 * MB  # a regression must not take the machine down
 # --------------------------------------------------------------------------- watchers
 
 
+def _probe_health(url: str, stop: Any, out: Any) -> None:
+    """In a process of its own (the load generator's threads must not delay it): GET
+    /health every PROBE_S on one connection; sends back (when, seconds or inf)."""
+    found: list[tuple[float, float]] = []
+    with httpx.Client(base_url=url, timeout=10, trust_env=False) as client:
+        while not stop.wait(PROBE_S):
+            started = time.monotonic()
+            try:
+                ok = client.get("/health").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            found.append((started, time.monotonic() - started if ok else float("inf")))
+    out.send(found)
+
+
 @dataclass
 class Watch:
-    """RSS samples of the mock and /health latencies, with timestamps."""
+    """RSS samples of the mock (a thread here) and /health latencies (a process), timestamped."""
 
     pid: int
     url: str
@@ -74,30 +91,27 @@ class Watch:
                     proc.kill()
                     return
 
-    def _probe(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=10, trust_env=False) as client:
-            while not self.stop.wait(PROBE_S):
-                started = time.monotonic()
-                try:
-                    ok = client.get("/health").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.health.append((started, time.monotonic() - started if ok else float("inf")))
-
     @contextlib.contextmanager
     def running(self) -> Iterator[Watch]:
-        threads = [threading.Thread(target=t, daemon=True) for t in (self._sample, self._probe)]
-        for t in threads:
-            t.start()
+        ctx = multiprocessing.get_context("spawn")
+        stop_probe = ctx.Event()
+        receive, send = ctx.Pipe(duplex=False)
+        prober = ctx.Process(target=_probe_health, args=(self.url, stop_probe, send), daemon=True)
+        prober.start()
+        sampler = threading.Thread(target=self._sample, daemon=True)
+        sampler.start()
         try:
             yield self
         finally:
             self.stop.set()
-            for t in threads:
-                t.join(15)
+            stop_probe.set()
+            if receive.poll(30):
+                self.health = receive.recv()
+            prober.join(15)
+            sampler.join(15)
 
     def window(self, start: float, end: float) -> tuple[float, list[float]]:
-        """(peak RSS in MB, /health latencies in ms) between two moments."""
+        """(peak RSS in MB, /health latencies in ms) between two moments (once stopped, for latencies)."""
         peak = max((r for t, r in self.rss if start <= t <= end), default=0) / MB
         return peak, [s * 1000 for t, s in self.health if start <= t <= end]
 
@@ -116,9 +130,16 @@ def post(url: str, body: bytes | list, timeout: float = 300) -> int:
         return 0
 
 
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except OSError as exc:  # refused by the mock on purpose (a reset after a 503, say)
+        return f"{type(exc).__name__}"
+
+
 def in_parallel(calls: list[Callable[[], object]]) -> list[object]:
     with ThreadPoolExecutor(max(1, len(calls))) as pool:
-        return list(pool.map(lambda call: call(), calls))
+        return list(pool.map(_outcome, calls))
 
 
 def refs_task(*refs: str, **fields) -> list[dict]:
@@ -201,14 +222,19 @@ class Cases:
 
     def non_readers_case(self, url: str) -> str:
         host, port = url.split("//", 1)[1].split(":")
-        socks = []
+        socks, refused = [], 0
         for n in range(4):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.settimeout(60)
-            sock.connect((host, int(port)))
             body = json.dumps(big_inline(self.noisy[n % 3], seed=3000 + n, count=8, outputType="base64Data"))
-            sock.sendall(request_bytes("POST", "/v1", body.encode(), AUTH))
+            try:
+                sock.connect((host, int(port)))
+                sock.sendall(request_bytes("POST", "/v1", body.encode(), AUTH))
+            except OSError:  # refused while the mock is full (503, then the connection closed)
+                refused += 1
+                sock.close()
+                continue
             socks.append(sock)
         time.sleep(float(SEND_TIMEOUT_S) + 5)  # they are dropped by the send timeout meanwhile
         dropped = 0
@@ -224,15 +250,19 @@ class Cases:
             else:
                 dropped += 1  # read to the end: the server closed it
             sock.close()
-        return f"4 clients that never read an answer of 8 x 2048 px PNG; {dropped} of 4 dropped by the server"
+        return (
+            f"4 clients that never read an answer of 8 x 2048 px PNG; {dropped} dropped by the server,"
+            f" {refused} refused up front"
+        )
 
     def slowloris_case(self, url: str) -> str:
         host, port = url.split("//", 1)[1].split(":")
         socks = []
         for _ in range(200):
-            sock = socket.create_connection((host, int(port)), timeout=30)
-            sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            socks.append(sock)
+            with contextlib.suppress(OSError):
+                sock = socket.create_connection((host, int(port)), timeout=30)
+                socks.append(sock)
+                sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         deadline = time.monotonic() + 15  # the 10 s header deadline closes them
         closed = 0
         for sock in socks:
@@ -262,6 +292,10 @@ class Cases:
 
         return f"200 WebSockets from one key, {asyncio.run(many())} pongs"
 
+    def idle_case(self, url: str) -> str:
+        time.sleep(5)
+        return "nothing but the /health probe, for comparison: what the machine itself adds"
+
     def all(self) -> dict[str, Callable[[str], str]]:
         return {
             "lying headers": self.liars_case,
@@ -280,31 +314,46 @@ class Cases:
 # --------------------------------------------------------------------------- the run
 
 
+def _say(name: str, window: tuple[float, list[float], str, float]) -> None:
+    peak, health, notes, seconds = window
+    print(
+        f"   {name}: peak {peak:.0f} MB, /health p50 {percentile(health, 50):.1f} ms, "
+        f"p99 {percentile(health, 99):.1f} ms, max {max(health, default=0):.0f} ms, "
+        f"{seconds:.1f} s: {notes}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def run(quick: bool = False) -> list[Result]:
     cases = Cases(quick)
     rows: list[Result] = []
-    windows: dict[str, tuple[float, list[float], str, float]] = {}
+    spans: list[tuple[str, float, float, str]] = []  # (case, start, end, what happened)
     with spawn_mock("--speed", "0", "--send-timeout-s", SEND_TIMEOUT_S) as mock:
         watch = Watch(mock.proc.pid, mock.url)
         with watch.running():
             time.sleep(1)
             idle_mb = watch.window(0, time.monotonic())[0]
-            for name, case in cases.all().items():
+            for name, case in {"idle": cases.idle_case, **cases.all()}.items():
                 start = time.monotonic()
-                notes = case(mock.url)
-                end = time.monotonic()
-                peak, health = watch.window(start, end)
-                windows[name] = (peak, health, notes, end - start)
+                notes = str(_outcome(lambda case=case: case(mock.url)))
+                spans.append((name, start, time.monotonic(), notes))
+                print(f"   {name}: {notes}", file=sys.stderr, flush=True)
             start = time.monotonic()
             outcomes = in_parallel([lambda case=case: case(mock.url) for case in cases.all().values()])
-            end = time.monotonic()
-            windows["all at once"] = (*watch.window(start, end), "; ".join(map(str, outcomes)), end - start)
+            spans.append(("all at once", start, time.monotonic(), "; ".join(map(str, outcomes))))
             time.sleep(2)
             after_mb = watch.rss[-1][1] / MB if watch.rss else float("nan")
         log = mock.log_text()
+    if "Traceback" in log:
+        print(log[log.index("Traceback") - 300 :][:3000], file=sys.stderr)
+    windows: dict[str, tuple[float, list[float], str, float]] = {}
+    for name, start, end, notes in spans:
+        windows[name] = (*watch.window(start, end), notes, end - start)
+        _say(name, windows[name])
     worst = max(windows, key=lambda k: windows[k][0])
     worst_peak = windows[worst][0]
-    every_health = [ms for _, health, _, _ in windows.values() for ms in health]
+    every_health = [ms for name, (_, health, _, _) in windows.items() if name != "idle" for ms in health]
     failed_probes = sum(ms == float("inf") for ms in every_health)
     finite = [ms for ms in every_health if ms != float("inf")]
     rows.append(
@@ -345,14 +394,6 @@ def run(quick: bool = False) -> list[Result]:
             },
         )
     )
-    for name, (peak, health, notes, seconds) in windows.items():
-        print(
-            f"   {name}: peak {peak:.0f} MB, /health p50 {percentile(health, 50):.1f} ms, "
-            f"p99 {percentile(health, 99):.1f} ms, max {max(health, default=0):.0f} ms, "
-            f"{seconds:.1f} s: {notes}",
-            file=sys.stderr,
-            flush=True,
-        )
     return rows
 
 

@@ -25,6 +25,9 @@ from ..jsontext import value_marks
 REDACTED = "[redacted]"
 # A body longer than this is kept as the start of its (redacted) text.
 MAX_BODY_CHARS = 32 * 1024
+# A body bigger than this is not decoded as JSON at all (a request with a few MB of
+# inline picture still is: its long strings are shortened and it is kept as JSON).
+MAX_PARSED_BODY_BYTES = 4 * 1024 * 1024
 
 # Names (headers, JSON keys, query parameters) whose values are secrets.
 _SECRET_NAME = re.compile(
@@ -164,9 +167,9 @@ class Journal:
         parsed: Any = None
         body_text: str | None = None
         truncated = False
-        if body and value_marks(body) > self.max_body_chars:
-            # More values than could ever be kept whole: not decoded (ten million tiny
-            # objects would fill memory), its redacted start kept as text.
+        if body and (len(body) > MAX_PARSED_BODY_BYTES or value_marks(body) > self.max_body_chars):
+            # Too big to decode for the journal's sake (it would hold the GIL and, for
+            # ten million tiny objects, fill memory): its redacted start is kept as text.
             body_text, truncated = self._redacted_start(body), True
         elif body:
             raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body

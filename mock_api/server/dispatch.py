@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,9 +36,10 @@ log = logging.getLogger("mock_api")
 MAX_TASKS_PER_REQUEST = 100
 TOO_LARGE = 413
 # A payload is refused unread past this many commas, brackets and braces: 32 MB of
-# "[{},{},...]" would decode into ten million objects (~700 MB); a hundred real tasks
-# with 3000-character prompts hold well under half of it.
-MAX_JSON_VALUES = 500_000
+# "[{},{},...]" would decode into ten million objects (~700 MB), and 450,000 made-up
+# fields hold the GIL for a quarter of a second while they decode. A hundred real tasks
+# hold a few thousand (their prompts' commas count too).
+MAX_JSON_VALUES = 100_000
 
 HANDLERS: dict[str, Handler] = {
     "authentication": handle_authentication,
@@ -65,6 +67,43 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _decode_array(payload: bytes | str) -> Any:
+    """The JSON value of a payload; a top-level array is decoded one element at a time.
+
+    json's C decoder holds the GIL for a whole document, so one 30 MB array would stop
+    the event loop for as long as it takes; element by element, the loop gets its turns
+    in between (and decoding stops after one element more than a batch may hold).
+    """
+    text = payload if isinstance(payload, str) else payload.decode(json.detect_encoding(payload))
+    at = _SPACE.match(text).end()  # type: ignore[union-attr]
+    if not text.startswith("[", at):
+        return _DECODER.decode(text)
+    items: list[Any] = []
+    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if text.startswith("]", at):
+        end = at + 1
+    else:
+        while True:
+            item, at = _DECODER.raw_decode(text, at)
+            items.append(item)
+            if len(items) > MAX_TASKS_PER_REQUEST:
+                return items  # refused by count: the rest need not be read
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text.startswith("]", at):
+                end = at + 1
+                break
+            if not text.startswith(",", at):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if _SPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise json.JSONDecodeError("Extra data", text, _SPACE.match(text, end).end())  # type: ignore[union-attr]
+    return items
+
+
 def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
     """The tasks of a payload; BatchError when it is too large (in bytes or values), not
     JSON or not 1..100 tasks."""
@@ -80,7 +119,7 @@ def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
             f"Request body holds more than {MAX_JSON_VALUES} JSON values; no batch of tasks needs as many.",
         )
     try:
-        tasks = json.loads(payload, parse_constant=_reject_constant)
+        tasks = _decode_array(payload)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
         detail = (
             f" ({exc.msg} at line {exc.lineno} column {exc.colno})"

@@ -37,7 +37,12 @@ _SLOT = re.compile(r'"\\u0000' + _TOKEN + r'(\d+)\\u0000"')
 EVICTED = "A picture this answer is made from was evicted from the mock's memory; try again."
 
 
-class BrokenAnswer(OSError):
+class Dropped(OSError):
+    """The connection is being dropped on purpose (an OSError, as Starlette expects of a
+    send that failed): the outermost layer (``wire``) aborts it; nothing to log."""
+
+
+class BrokenAnswer(Dropped):
     """A streamed answer could not be finished: the connection is dropped, so the
     client sees a failed transfer (and retries), never a truncated 200."""
 

@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api_schema import errors as E
 
 from ..config import MockConfig
-from .envelope import BrokenAnswer, error_response
+from ..memory import LARGE_REQUEST_BYTES, give_back
+from .envelope import Dropped, error_response
 
 # Large bodies go out in pieces of this size, each with its own send deadline.
 SEND_PIECE_BYTES = 256 * 1024
@@ -45,9 +46,8 @@ class OverBudget(Exception):
     """The bodies being read already fill the in-flight budget."""
 
 
-class SendTimedOut(OSError):
-    """The client did not take a piece of the answer in time (an OSError, as Starlette
-    expects of a send that failed: a WebSocket sees a disconnect)."""
+class SendTimedOut(Dropped):
+    """The client did not take a piece of the answer in time (a WebSocket sees a disconnect)."""
 
 
 class Wire:
@@ -82,12 +82,12 @@ class Wire:
                 "The mock is reading too many large request bodies at once; retry shortly.",
                 {"Retry-After": str(RETRY_AFTER_S)},
             )
-        except SendTimedOut:
-            return  # the connection is already dropped
-        except BrokenAnswer:
-            conn.drop()  # a streamed answer that cannot be finished must not look finished
+        except Dropped:  # a client that does not read, or an answer that cannot be finished
+            conn.drop()
         finally:
             self.inflight -= conn.counted
+        if conn.counted + conn.sent > LARGE_REQUEST_BYTES:
+            await give_back()
 
 
 def head_size(scope: Scope) -> int:
@@ -116,7 +116,8 @@ class Connection:
         self.deadline = anyio.current_time() + wire.config.body_timeout_s
         self.body_done = not self.http
         self.scope = scope
-        self.counted = 0
+        self.counted = 0  # body bytes received
+        self.sent = 0  # answer bytes sent
         self.started = False
         self.dropped = False
         self.over_budget = self.http and self._declared_over_budget(scope)
@@ -159,6 +160,7 @@ class Connection:
         if message["type"] == "http.response.start":
             self.started = True
         body = message.get("body", b"") if message["type"] == "http.response.body" else b""
+        self.sent += len(body) or len(message.get("text") or message.get("bytes") or b"")
         if len(body) <= SEND_PIECE_BYTES:
             await self._send_bounded(message)
             return

@@ -20,6 +20,7 @@ import logging
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from ..memory import LARGE_REQUEST_BYTES, give_back
 from ..state import state_of
 from ..tasks.handler import RequestContext, TaskResult, internal_error
 from . import API_PATH
@@ -102,6 +103,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 if result.status == TOO_LARGE:
                     await websocket.close(code=MESSAGE_TOO_BIG, reason="message too big")
                     return
+            if len(payload) > LARGE_REQUEST_BYTES:
+                await give_back()  # a socket may live long after its one large message
     except WebSocketDisconnect:
         return
     except Exception as exc:  # a bug in the mock: say so on the socket, then close it cleanly
