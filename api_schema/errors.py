@@ -94,6 +94,10 @@ NO_RECORDED_RESPONSE = "noRecordedResponse"
 # An HTTP route or method the server does not serve.
 NOT_FOUND = "notFound"
 METHOD_NOT_ALLOWED = "methodNotAllowed"
+# Mock-only: its /__admin surface refused a request (a foreign Host or Origin).
+ADMIN_REFUSED = "adminRequestRefused"
+# A request whose head or body did not arrive in time (HTTP 408).
+REQUEST_TIMEOUT = "requestTimeout"
 
 # Parameters whose value is never echoed in a message: a key of the wrong type is still a key.
 SECRET_PARAMS = frozenset({"apiKey"})

@@ -37,6 +37,7 @@ _RUNNERS = {
     "fuzz": ("fuzz", "run"),
     "ocr": ("ocr_bench", "run"),
     "vs-prism": ("vs_prism", "run"),
+    "hostile": ("hostile_bench", "run"),
 }
 BENCHMARKS = tuple(_RUNNERS)
 

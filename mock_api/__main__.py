@@ -7,6 +7,7 @@ port, log level) are the CLI's own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ import uvicorn
 
 from .app import create_app
 from .config import DEFAULTS, MB, MockConfig
+from .memory import limit_arenas
+from .server.serve import uvicorn_config
 
 HOST = "127.0.0.1"
 PORT = 8808
@@ -35,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or set MOCK_REQUIRE_KEY to keep it out of the process list",
     )
     p.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        default=DEFAULTS.admin_key,
+        help="the key /__admin requires (default: the --require-key key, if any); or set MOCK_ADMIN_KEY",
+    )
+    p.add_argument(
         "--max-body-mb",
         type=float,
         default=DEFAULTS.max_body_bytes / MB,
@@ -53,18 +62,73 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--strict", action="store_true", help="an imageInference no recording matches is an error")
     p.add_argument(
+        "--max-recorded-image-mb",
+        type=float,
+        default=DEFAULTS.max_recorded_image_bytes / MB,
+        help="largest picture file of a --replay recording, in MB (default %(default)g)",
+    )
+    p.add_argument(
+        "--max-reference-images",
+        type=int,
+        default=DEFAULTS.max_reference_images,
+        help="most reference images one task may carry (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-reference-mp",
+        type=float,
+        default=DEFAULTS.max_reference_pixels / 1e6,
+        help="most megapixels a reference or upload may declare (default %(default).3g)",
+    )
+    p.add_argument(
         "--cache-mb",
         type=int,
         default=DEFAULTS.cache_max_bytes // MB,
         help="budget of the rendered-image cache in MB (default %(default)s)",
     )
     p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    w = p.add_argument_group("the wire: how long and how much a connection may hold")
+    w.add_argument(
+        "--header-timeout-s",
+        type=float,
+        default=DEFAULTS.header_timeout_s,
+        help="a request's headers must arrive within this (default %(default)g)",
+    )
+    w.add_argument(
+        "--body-timeout-s",
+        type=float,
+        default=DEFAULTS.body_timeout_s,
+        help="a request's body must arrive within this of its start (default %(default)g)",
+    )
+    w.add_argument(
+        "--send-timeout-s",
+        type=float,
+        default=DEFAULTS.send_timeout_s,
+        help="a client must take each piece of an answer within this, or is dropped (default %(default)g)",
+    )
+    w.add_argument(
+        "--keep-alive-s",
+        type=float,
+        default=DEFAULTS.keep_alive_s,
+        help="an idle keep-alive connection is closed after this (default %(default)g)",
+    )
+    w.add_argument(
+        "--max-inflight-body-mb",
+        type=float,
+        default=None,
+        help="request bodies being read at once share this many MB (default: twice --max-body-mb)",
+    )
     g = p.add_argument_group("async delivery, faults, outbound requests")
     g.add_argument(
         "--speed",
         type=float,
         default=DEFAULTS.speed,
         help="multiplies the simulated processing time of async/webhook/WebSocket jobs (0 = instant)",
+    )
+    g.add_argument(
+        "--max-jobs-per-key",
+        type=int,
+        default=DEFAULTS.max_jobs_per_key,
+        help="unfinished async/webhook/WebSocket tasks one API key may have at once (default %(default)s)",
     )
     g.add_argument(
         "--latency-ms", type=int, default=DEFAULTS.latency_ms, help="extra latency of every API request"
@@ -113,18 +177,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="let browser pages from ORIGIN (e.g. http://localhost:5173; '*' = any) call the API "
         "and fetch images (repeatable; never /__admin)",
     )
+    g.add_argument(
+        "--no-outbound",
+        dest="send_outbound",
+        action="store_false",
+        help="send no request at all: webhookURL and uploadEndpoint are refused up front",
+    )
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig(
         require_key=args.require_key or os.environ.get("MOCK_REQUIRE_KEY") or None,
+        admin_key=args.admin_key or os.environ.get("MOCK_ADMIN_KEY") or None,
         max_body_bytes=int(args.max_body_mb * MB),
         random_seed=args.random_seed,
         replay_dirs=list(args.replay),
         strict=args.strict,
+        max_recorded_image_bytes=int(args.max_recorded_image_mb * MB),
         cache_max_bytes=args.cache_mb * MB,
+        max_reference_images=args.max_reference_images,
+        max_reference_pixels=round(args.max_reference_mp * 1e6),
+        header_timeout_s=args.header_timeout_s,
+        body_timeout_s=args.body_timeout_s,
+        send_timeout_s=args.send_timeout_s,
+        keep_alive_s=args.keep_alive_s,
+        max_inflight_body_bytes=int(args.max_inflight_body_mb * MB) if args.max_inflight_body_mb else None,
         speed=args.speed,
+        max_jobs_per_key=args.max_jobs_per_key,
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,
@@ -133,11 +213,13 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         allow_outbound=list(args.allow_outbound),
         cors_origins=list(args.cors),
         account_balance=args.account_balance,
+        send_outbound=args.send_outbound,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    limit_arenas()  # this process is only the mock: fewer malloc arenas, less fragmentation
     try:
         app = create_app(config_from_args(args))  # bad flag values raise ValueError too
     except ValueError as exc:
@@ -146,8 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
     # A held request (injected timeout, latency) must not keep Ctrl+C waiting for long.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3)
-    return 0
+    settings = uvicorn_config(
+        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3
+    )
+    server = uvicorn.Server(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else 3  # 3: uvicorn's own "could not start" (a port in use)
 
 
 if __name__ == "__main__":

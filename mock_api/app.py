@@ -18,11 +18,13 @@ from .config import MockConfig
 from .control import admin
 from .control.faults import KeepRawSend
 from .control.gateway import Gateway
+from .control.guard import AdminRefused, refused_handler
 from .control.journal import redact_access_log
 from .server import rest, ws
 from .server.cors import ApiCORS
 from .server.errors import EXCEPTION_HANDLERS
 from .server.openapi import component_schemas
+from .server.wire import Wire
 from .state import MockState
 
 
@@ -39,7 +41,9 @@ class MockApp(FastAPI):
         if state.config.cors_origins:
             # Outside the gateway, so injected faults carry the CORS headers too.
             stack = ApiCORS(stack, state.config.cors_origins)
-        return KeepRawSend(stack)
+        # The wire's bounds (body deadline and budget, send timeout) go outermost of all;
+        # its bounded send still holds the connection's transport for an injected reset.
+        return Wire(KeepRawSend(stack), state.config)
 
     def openapi(self) -> dict[str, Any]:
         # POST /v1 reads its body by hand, so FastAPI cannot see the task models it refers to.
@@ -53,7 +57,7 @@ def create_app(config: MockConfig | None = None) -> FastAPI:
     config = config or MockConfig()
     state = MockState(config)
     # The journal redacts what it stores; uvicorn's access log needs the same care.
-    redact_access_log(config.require_key)
+    redact_access_log(config.require_key, config.admin_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +68,7 @@ def create_app(config: MockConfig | None = None) -> FastAPI:
         title="Runware mock for GLM-Image",
         description="Offline mock of the Runware REST API for runware:glm-image@0.",
         version="1.0",
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, AdminRefused: refused_handler},
         lifespan=lifespan,
     )
     app.state.mock = state

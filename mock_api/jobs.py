@@ -6,8 +6,9 @@ and revealed one by one on a simulated schedule: image i is done at
 and pixels and is multiplied by ``speed`` (0 = instant). getResponse answers the
 cumulative state at that moment; a push callback (webhook, upload, WebSocket)
 runs for each image as it is revealed. Jobs expire ``ttl_s`` after they finish;
-at most ``max_jobs`` are kept. Every taskUUID seen is remembered for the same
-time so a reuse gets ``conflictTaskUUID``.
+at most ``max_jobs`` are kept, and a job may be given an ``owner`` (a caller's key,
+hashed) so that ``owner_wait`` can hold each owner to a share of them. Every taskUUID
+seen is remembered for the same time so a reuse gets ``conflictTaskUUID``.
 
 The clock can be moved forward (``advance``), so a UI tester or a test can make a
 slow job finish now instead of waiting for it.
@@ -33,6 +34,15 @@ BASE_SECONDS = 0.5
 SECONDS_PER_STEP_MEGAPIXEL = 0.03
 # A hard ceiling on one job's simulated duration, whatever the flags.
 MAX_JOB_SECONDS = 3600.0
+# A request is kept for getTaskDetails with its strings up to this long; a longer one
+# (an inline reference picture) is kept as its start and its length, so a thousand
+# kept jobs hold kilobytes, not the megabytes they were sent.
+MAX_KEPT_CHARS = 4096
+KEPT_PREFIX_CHARS = 64
+# How far the clock may be moved in one step, and in all (an offset past a few weeks
+# would only expire every taskUUID and job at once, which POST /__admin/reset does).
+MAX_ADVANCE_S = 86400.0
+MAX_OFFSET_S = 30 * 86400.0
 
 Items = list[dict[str, Any]]
 Producer = Callable[[], Awaitable[tuple[Items, Items]]]
@@ -48,6 +58,17 @@ def per_image_seconds(width: int, height: int, steps: int, speed: float) -> floa
     return speed * (BASE_SECONDS + SECONDS_PER_STEP_MEGAPIXEL * steps * megapixels)
 
 
+def kept(value: Any) -> Any:
+    """A JSON value as a job keeps it: long strings shortened (``MAX_KEPT_CHARS``)."""
+    if isinstance(value, str) and len(value) > MAX_KEPT_CHARS:
+        return f"{value[:KEPT_PREFIX_CHARS]}...({len(value)} characters, not kept by the mock)"
+    if isinstance(value, dict):
+        return {k: kept(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [kept(v) for v in value]
+    return value
+
+
 class Clock:
     """Monotonic time plus an offset that only moves forward."""
 
@@ -59,8 +80,13 @@ class Clock:
         return self._base() + self.offset
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        if not 0 <= seconds <= MAX_ADVANCE_S:
+            raise ValueError(f"the clock moves forward by 0 to {MAX_ADVANCE_S:g} seconds at a time")
+        if self.offset + seconds > MAX_OFFSET_S:
+            raise ValueError(
+                f"the clock is already {self.offset:g} s ahead; it goes at most"
+                f" {MAX_OFFSET_S:g} s ahead in all (POST /__admin/reset starts over)"
+            )
         self.offset += seconds
 
 
@@ -77,6 +103,7 @@ class Job:
     pushed: int = 0  # how many items the push callback has been run for
     ack: dict[str, Any] | None = None  # the first answer, for getTaskDetails
     runner: asyncio.Task[None] | None = None
+    owner: str | None = None  # who started it, for per-key quotas
 
     @property
     def finished_at(self) -> float:
@@ -106,6 +133,7 @@ class JobStore:
         self.tick_s = tick_s
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._seen: OrderedDict[str, float] = OrderedDict()
+        self._owned: dict[str, list[Job]] = {}  # owner -> their jobs that may still be unfinished
 
     # ------------------------------------------------------------ taskUUIDs
     def claim(self, task_uuid: str) -> bool:
@@ -139,6 +167,7 @@ class JobStore:
         produce: Producer,
         push: Pusher | None = None,
         push_errors: ErrorPusher | None = None,
+        owner: str | None = None,
     ) -> Job:
         """Create a job and begin producing its images; returns at once.
 
@@ -148,12 +177,15 @@ class JobStore:
         job = Job(
             task_uuid=task_uuid,
             task_type=task_type,
-            request=request,
+            request=kept(request),
             count=count,
             due=self.schedule(count, width, height, steps),
             created=self.clock.now(),
+            owner=owner,
         )
         self._add(job)
+        if owner is not None:
+            self._own(owner, job)
         if self.speed == 0:
             await self._produce(job, produce)
             if push is None:
@@ -169,7 +201,7 @@ class JobStore:
         job = Job(
             task_uuid=task_uuid,
             task_type=task_type,
-            request=request,
+            request=kept(request),
             count=len(items) or 1,
             due=[now] * (len(items) or 1),
             created=now,
@@ -272,6 +304,44 @@ class JobStore:
     def _finished(self, job: Job, now: float) -> bool:
         return job.items is not None and job.finished_at <= now and (job.runner is None or job.runner.done())
 
+    def _wait_for(self, jobs: list[Job], now: float) -> int:
+        """Whole seconds (at least 1) until the first of these unfinished jobs is done."""
+        soonest = min(job.finished_at for job in jobs)
+        return max(1, min(int(MAX_JOB_SECONDS), int(soonest - now + 0.999)))
+
+    def owner_wait(self, owner: str | None, limit: int) -> int | None:
+        """None when ``owner`` may start another job, else the seconds until one of its
+        ``limit`` unfinished jobs is done (for Retry-After)."""
+        if owner is None:
+            return None
+        now = self.clock.now()
+        active = self._still_owned(owner, now)
+        return self._wait_for(active, now) if len(active) >= limit else None
+
+    def _still_owned(self, owner: str, now: float) -> list[Job]:
+        """The owner's unfinished jobs; its finished ones (and the owner, when none is left) forgotten."""
+        active = [job for job in self._owned.get(owner, []) if not self._finished(job, now)]
+        if active:
+            self._owned[owner] = active
+        else:
+            self._owned.pop(owner, None)
+        return active
+
+    def _own(self, owner: str, job: Job) -> None:
+        # An owner's list is pruned each time it asks for room (owner_wait); owners that
+        # stopped calling are swept once there are more of them than jobs can be unfinished.
+        self._owned.setdefault(owner, []).append(job)
+        if len(self._owned) > self.max_jobs:
+            now = self.clock.now()
+            for key in list(self._owned):
+                self._still_owned(key, now)
+
+    def retry_after_s(self) -> int:
+        """Seconds until some unfinished job is done (when ``has_room`` said no)."""
+        now = self.clock.now()
+        active = [job for job in self._jobs.values() if not self._finished(job, now)]
+        return self._wait_for(active, now) if active else 1
+
     def has_room(self) -> bool:
         """Whether a new unfinished job can be kept without dropping another unfinished one."""
         self._prune()
@@ -330,3 +400,5 @@ class JobStore:
         await self.close()
         self._jobs.clear()
         self._seen.clear()
+        self._owned.clear()
+        self.clock.offset = 0.0  # nothing is left that an earlier advance was for

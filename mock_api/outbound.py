@@ -60,10 +60,21 @@ def _ip(text: str) -> IPAddress | None:
         return None
 
 
-class OutboundPolicy:
-    """Which hosts the mock may send requests to: loopback, plus what was allowed."""
+# What a refused target is told when the mock was started to send nothing at all.
+NO_DELIVERY = (
+    "this mock does not deliver webhooks or uploads (it was started with outbound requests off:"
+    " MockConfig(send_outbound=False) or --no-outbound); use the sync or async answer instead"
+)
 
-    def __init__(self, allow: Iterable[str] = (), resolver: Resolver = system_resolver) -> None:
+
+class OutboundPolicy:
+    """Which hosts the mock may send requests to: loopback, plus what was allowed, or nothing
+    at all (``enabled=False``: every target is refused before any name is resolved)."""
+
+    def __init__(
+        self, allow: Iterable[str] = (), resolver: Resolver = system_resolver, *, enabled: bool = True
+    ) -> None:
+        self.enabled = enabled
         self.allow_any = False
         self.allow_names: set[str] = set()
         self.allow_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
@@ -81,6 +92,8 @@ class OutboundPolicy:
                 self.allow_names.add(entry.rstrip("."))
 
     def describe(self) -> list[str]:
+        if not self.enabled:
+            return []
         extra = (["*"] if self.allow_any else []) + sorted(self.allow_names)
         return ["loopback", *extra, *(str(n) for n in self.allow_networks)]
 
@@ -91,6 +104,8 @@ class OutboundPolicy:
 
     async def check(self, url: str, *, what: str = "URL") -> Target:
         """Resolve and vet a URL; raises TargetRefused with a readable reason."""
+        if not self.enabled:
+            raise TargetRefused(f"{what}: {NO_DELIVERY}")
         try:
             parts = urlsplit(url)
             port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from starlette.requests import HTTPConnection
 
 from .account import Account
@@ -26,13 +29,22 @@ from .jobs import JobStore
 from .outbound import Outbound, OutboundPolicy
 from .sessions import SessionStore
 
+# Payloads up to this many bytes are decoded, journaled and validated on the event loop
+# (a thread hop would cost more than the work); bigger ones in a worker thread, at most
+# PARSE_THREADS at once (CPU work: more would only take turns at the GIL with the loop).
+INLINE_PAYLOAD_BYTES = 64 * 1024
+PARSE_THREADS = 2
+
+T = TypeVar("T")
+
 
 class MockState:
     """All state of one app instance."""
 
     def __init__(self, config: MockConfig) -> None:
         self.config = config
-        self.replay = ReplayStore.load(config.replay_dirs)  # raises ValueError naming a bad file
+        # Raises ValueError naming a bad file.
+        self.replay = ReplayStore.load(config.replay_dirs, max_image_bytes=config.max_recorded_image_bytes)
         self.store = ImageStore(config)
         self.rng = random.Random(config.random_seed)
         self.jobs = JobStore(speed=config.speed, ttl_s=config.job_ttl_s, max_jobs=config.max_jobs)
@@ -45,7 +57,7 @@ class MockState:
         )
         self.journal = Journal(max_entries=config.journal_size)
         self.outbound = Outbound(
-            OutboundPolicy(config.allow_outbound),
+            OutboundPolicy(config.allow_outbound, enabled=config.send_outbound),
             timeout_s=config.outbound_timeout_s,
             backoff_s=config.webhook_backoff_s,
         )
@@ -54,6 +66,14 @@ class MockState:
         # Open WebSockets, each by its closer (/__admin/disconnect drops them all).
         self.sockets: set[Callable[[], Awaitable[None]]] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self.parse_slots = anyio.CapacityLimiter(PARSE_THREADS)
+        self.key_salt = secrets.token_bytes(16)  # callers are told apart by a keyed hash of their key
+
+    async def parse(self, size: int, work: Callable[..., T], *args: Any) -> T:
+        """Run CPU work on a payload of ``size`` bytes: inline when small, else in a worker thread."""
+        if size <= INLINE_PAYLOAD_BYTES:
+            return work(*args)
+        return await anyio.to_thread.run_sync(work, *args, limiter=self.parse_slots)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a background coroutine (an upload after a sync answer), keeping a reference to it."""

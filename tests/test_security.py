@@ -167,10 +167,11 @@ def exercised(stack: Stack) -> Stack:
         with ws_connect(stack.mock_url.replace("http://", "ws://") + "/v1", open_timeout=30) as ws:
             ws.send(json.dumps([{"taskType": "authentication", "apiKey": SECRET}]))
             assert "connectionSessionUUID" in str(ws.recv(timeout=30))
-        stack.texts["mock sessions"] = http.get("/__admin/sessions").text
+        # /__admin wants the mock's key too (it was started with --require-key).
+        stack.texts["mock sessions"] = http.get("/__admin/sessions", headers=AUTH).text
         assert "connectionSessionUUID" in stack.texts["mock sessions"]
-        stack.texts["mock journal"] = http.get("/__admin/requests").text
-        stack.texts["mock deliveries"] = http.get("/__admin/deliveries").text
+        stack.texts["mock journal"] = http.get("/__admin/requests", headers=AUTH).text
+        stack.texts["mock deliveries"] = http.get("/__admin/deliveries", headers=AUTH).text
         stack.texts["mock openapi"] = http.get("/openapi.json").text
     with httpx.Client(base_url=stack.app_url, timeout=30, trust_env=False) as http:
         for path in ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json"):
@@ -235,7 +236,7 @@ def test_a_key_sent_in_the_query_string_stays_out_of_the_mock_log(tmp_path: Path
     with spawn_mock("--log-level", "info", env=quiet_env(MOCK_REQUIRE_KEY=SECRET), log_path=log) as mock:
         answer = httpx.post(f"{mock.url}/v1?apiKey={SECRET}", json=[task()], headers=AUTH, timeout=30)
         assert answer.status_code == 200 and _leaks(answer.text) == []
-        journal = httpx.get(mock.url + "/__admin/requests", timeout=10).text
+        journal = httpx.get(mock.url + "/__admin/requests", headers=AUTH, timeout=10).text
         assert "apiKey" in journal and _leaks(journal) == []
     assert "POST /v1" in log.read_text()
     assert _leaks(log.read_text()) == []

@@ -1,4 +1,4 @@
-"""The /__admin routes (never journaled, never faulted).
+"""The /__admin routes (never journaled, never faulted; ``guard`` decides who may call them).
 
 GET/DELETE /__admin/requests      the journal / clear it
 GET/POST/DELETE /__admin/faults   show / set / clear run-time faults
@@ -22,14 +22,14 @@ from fastapi.responses import JSONResponse, Response
 from api_schema import errors as E
 
 from ..account import AccountError
+from ..jobs import MAX_ADVANCE_S
 from ..server.envelope import error_response
 from ..state import MockState, state_of
 from . import ADMIN_PREFIX
 from .faults import FaultSpecError
+from .guard import admin_guard
 
-router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
-
-MAX_CLOCK_ADVANCE_S = 86400
+router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False, dependencies=[Depends(admin_guard)])
 
 
 def _bad_body(message: str) -> Response:
@@ -97,10 +97,13 @@ async def advance_clock(request: Request, state: MockState = Depends(state_of)) 
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, (int, float))
-        or not 0 <= seconds <= MAX_CLOCK_ADVANCE_S
+        or not 0 <= seconds <= MAX_ADVANCE_S
     ):
-        return _bad_body(f'Send {{"advance": seconds}} with 0 <= seconds <= {MAX_CLOCK_ADVANCE_S}.')
-    state.jobs.clock.advance(float(seconds))
+        return _bad_body(f'Send {{"advance": seconds}} with 0 <= seconds <= {MAX_ADVANCE_S:g}.')
+    try:
+        state.jobs.clock.advance(float(seconds))
+    except ValueError as exc:
+        return _bad_body(str(exc))
     return JSONResponse({"offset": state.jobs.clock.offset})
 
 

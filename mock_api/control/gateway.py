@@ -1,5 +1,7 @@
-"""The gateway in front of the whole app: journal every non-admin HTTP request,
-then apply injected latency and faults (``faults``) before the request goes on.
+"""The gateway in front of the whole app: read every HTTP request's body (the one
+reader of bodies, so the wire's deadline and budget apply to all), journal every
+non-admin request, then apply injected latency and faults (``faults``) before the
+request goes on.
 
 It must see uvicorn's own ``send``, outside Starlette's error middleware, so that
 an injected ``reset`` can drop the connection (``faults.drop_connection``); the
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,10 +21,12 @@ from api_schema import errors as E
 
 from ..server import API_PATH
 from ..server.envelope import envelope_response, error_response
+from ..server.wire import BodyTimeout, OverBudget
 from ..state import MockState
 from ..tasks.handler import TaskResult
 from . import ADMIN_PREFIX
 from .faults import RAW_SEND, FaultSpecError, drop_connection, wait_or_disconnect
+from .guard import MAX_ADMIN_BODY_BYTES
 
 
 class Gateway:
@@ -33,16 +38,26 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(ADMIN_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if path.startswith(ADMIN_PREFIX):
+            await self._admin(scope, receive, send)
+            return
         journal, faults = self.state.journal, self.state.faults
-        body, complete = await self._read_body(receive)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
         method = scope.get("method", "")
         query = scope.get("query_string", b"").decode("latin-1")
         try:
-            entry = journal.record(method=method, path=path, query=query, headers=headers, body=body)
+            body, complete = await self._read_body(receive, self.state.config.max_body_bytes)
+        except (BodyTimeout, OverBudget) as exc:
+            entry = journal.record(method=method, path=path, query=query, headers=headers)
+            status, note = (408, "body not received in time") if isinstance(exc, BodyTimeout) else (503, "")
+            journal.set_status(entry, status, note or "too many large bodies at once")
+            raise
+        try:
+            record = functools.partial(journal.record, method=method, path=path, query=query, headers=headers)
+            entry = await self.state.parse(len(body), record, body)  # a large body is read off the loop
         except Exception:  # journaling must never break a request
             entry = journal.record(method=method, path=path, query=query, headers=headers)
         lower = {k.lower(): v for k, v in headers}
@@ -72,21 +87,21 @@ class Gateway:
             await response(scope, receive, send)
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": not complete}
-            return await receive()
-
         async def send_and_note(message: Message) -> None:
             if message["type"] == "http.response.start":
                 journal.set_status(entry, message["status"])
             await send(message)
 
-        await self.app(scope, replay, send_and_note)
+        await self.app(scope, _replaying(body, complete, receive), send_and_note)
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Admin requests: not journaled, not faulted; bodies are small."""
+        body, complete = await self._read_body(receive, MAX_ADMIN_BODY_BYTES)
+        if not complete:
+            message = f"An admin body is at most {MAX_ADMIN_BODY_BYTES} bytes."
+            await error_response(413, E.REQUEST_TOO_LARGE, message)(scope, receive, send)
+            return
+        await self.app(scope, _replaying(body, complete, receive), send)
 
     async def _hold(self, seconds: float, scope: Scope, receive: Receive, send: Send, body: bytes) -> bool:
         """Wait out an injected delay; True when the request is over (client gone, or shutdown).
@@ -105,11 +120,10 @@ class Gateway:
         status, errors, headers = self.state.faults.answer(fault, body)
         return envelope_response([TaskResult(errors=errors, status=status)], headers)
 
-    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
-        """The request body, read up to one byte past the limit (the app answers 413)."""
+    async def _read_body(self, receive: Receive, limit: int) -> tuple[bytes, bool]:
+        """The request body, read up to one byte past ``limit`` (the app answers 413)."""
         chunks: list[bytes] = []
         total = 0
-        limit = self.state.config.max_body_bytes
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -121,3 +135,17 @@ class Gateway:
                 return b"".join(chunks), True
             if total > limit:
                 return b"".join(chunks), False
+
+
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body read so far, then the rest of the stream."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replay

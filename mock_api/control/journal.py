@@ -21,10 +21,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..config import DEFAULTS
+from ..jsontext import value_marks
 
 REDACTED = "[redacted]"
 # A body longer than this is kept as the start of its (redacted) text.
 MAX_BODY_CHARS = 32 * 1024
+# A body bigger than this is not decoded as JSON at all (a request with a few MB of
+# inline picture still is: its long strings are shortened and it is kept as JSON).
+MAX_PARSED_BODY_BYTES = 4 * 1024 * 1024
 
 # Names (headers, JSON keys, query parameters) whose values are secrets.
 _SECRET_NAME = re.compile(
@@ -34,6 +38,7 @@ _SECRET_NAME = re.compile(
 )
 # A JSON apiKey left in a body that is not valid JSON.
 _RAW_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
+_CUT_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")(?:[^"\\]|\\.)*\\?$', re.IGNORECASE)
 _BEARER = re.compile(r"^(\s*(?:bearer|basic|token)\s+)\S.*$", re.IGNORECASE)
 
 
@@ -203,12 +208,12 @@ class Journal:
 
     def record(
         self,
+        body: bytes | str | None = None,
         *,
         method: str,
         path: str,
         query: str = "",
         headers: Iterable[tuple[str, str]] = (),
-        body: bytes | str | None = None,
         transport: str = "http",
         extra_secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
@@ -224,7 +229,12 @@ class Journal:
         parsed: Any = None
         body_text: str | None = None
         truncated = False
-        if body:
+        if body and (len(body) > MAX_PARSED_BODY_BYTES or value_marks(body) > self.max_body_chars):
+            # Too big to decode for the journal's sake (it would hold the GIL and, for
+            # ten million tiny objects, fill memory): its redacted start is kept as text.
+            secrets = _secrets(found)
+            body_text, truncated = self._redacted_start(body, secrets), True
+        elif body:
             raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
             try:
                 box = [json.loads(raw)]  # a list around it: a bare string or number is walked alike
@@ -274,6 +284,15 @@ class Journal:
             entry["id"] = next(self._ids)
             self._entries.append(entry)
         return entry
+
+    def _redacted_start(self, body: bytes | str, secrets: list[str]) -> str:
+        head = body[: 2 * self.max_body_chars]
+        text = head.decode("utf-8", errors="replace") if isinstance(head, bytes) else head
+        text = _RAW_API_KEY.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+        text = _CUT_API_KEY.sub(lambda m: m.group(1) + REDACTED, text)  # one the cut went through
+        # The bearer key (or another known one) anywhere else in the text; scrubbed before
+        # the cut, so none is left half.
+        return _scrub_text(text, secrets)[: self.max_body_chars]
 
     def set_status(self, entry: dict[str, Any], status: int | None, note: str | None = None) -> None:
         with self._lock:

@@ -1,8 +1,10 @@
 """Reference images of a request, resolved to pictures in the source store.
 
 An imageUUID names a stored picture; a data URI or base64 string is decoded and
-checked; a URL is never fetched: the documented ones have local stand-ins, any
-other becomes a grey card naming its host.
+checked (in a worker thread, within the render budget; the same picture once; the
+headers of all of them before any is decoded); a URL is never fetched: the
+documented ones have local stand-ins, any other becomes a grey card naming its host.
+A task carries at most ``max_reference_images`` of them.
 """
 
 from __future__ import annotations
@@ -10,20 +12,22 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import anyio.to_thread
 from PIL import Image, ImageDraw
 
 from api_schema import ErrorItem, ImageInferenceTask, RefKind, classify_reference, make_error
 from api_schema import errors as E
 
 from ..config import MockConfig
-from ..images.references import load_reference, standin_reference
-from ..images.store import ImageStore
+from ..images.references import check_picture, open_checked, standin_reference
+from ..images.store import ImageStore, digest_of
 
 REFS_PARAM = "inputs.referenceImages"
+INLINE_KINDS = (RefKind.DATA_URI, RefKind.BASE64)
 
 
 def decode_inline(value: str, max_bytes: int) -> bytes:
@@ -60,55 +64,125 @@ def url_picture(url: str) -> bytes:
     return standin_reference(url.strip()) or placeholder_reference(url.strip())
 
 
-def _check_picture(data: bytes) -> None:
-    load_reference(data)  # raises ValueError with a reason
+Failure = tuple[int | None, str]  # (index of the reference, or None for all of them; reason)
+
+
+@dataclass(frozen=True)
+class Inline:
+    data: bytes
+    digest: str
+
+
+def inspect_inline(
+    refs: list[tuple[int, str]], config: MockConfig, known: Callable[[str], bool]
+) -> tuple[dict[int, Inline], list[Failure]]:
+    """Blocking (a worker thread, in the render budget): the inline references of a task
+    decoded from base64 and checked, each distinct picture once.
+
+    Every header is checked first, and the pixels of all distinct new pictures summed,
+    before any is decoded: a request that would decode too much decodes nothing. A
+    picture already stored (``known``, by digest) was checked when it came in.
+    """
+    found: dict[int, Inline] = {}
+    failures: list[Failure] = []
+    by_text: dict[str, Inline | str] = {}  # the same string twice is decoded once
+    new: dict[str, bytes] = {}  # digest -> bytes of the pictures still to decode
+    total = 0
+    for i, text in refs:
+        seen = by_text.get(text)
+        if seen is None:
+            try:
+                data = decode_inline(text, config.max_reference_bytes)
+                digest = digest_of(data)
+                if digest not in new and not known(digest):
+                    width, height = open_checked(data, config.max_reference_pixels).size
+                    total += width * height
+                    new[digest] = data
+                seen = Inline(data, digest)
+            except ValueError as exc:
+                seen = str(exc).rstrip(".")
+            by_text[text] = seen
+        if isinstance(seen, str):
+            failures.append((i, seen))
+        else:
+            found[i] = seen
+    limit = config.reference_total_pixels
+    if total > limit:
+        reason = (
+            f"the inline reference images hold {total / 1e6:.3g} megapixels together;"
+            f" at most {limit / 1e6:.3g} (the mock's limit)"
+        )
+        return {}, [(None, reason)]
+    broken: dict[str, str] = {}
+    for digest, data in new.items():
+        try:
+            check_picture(data, config.max_reference_pixels)
+        except ValueError as exc:
+            broken[digest] = str(exc).rstrip(".")
+    for i in sorted(found):
+        if found[i].digest in broken:
+            failures.append((i, broken[found[i].digest]))
+            del found[i]
+    return found, failures
 
 
 async def resolve_references(
     task: ImageInferenceTask, store: ImageStore, config: MockConfig
 ) -> tuple[list[str], list[ErrorItem]]:
     """The source-store digest of each reference image, or error items naming them."""
-    digests: list[str] = []
-    errors: list[ErrorItem] = []
+    refs = task.reference_images
     code = E.param_info(REFS_PARAM).code
 
-    def fail(i: int, reason: str) -> None:
-        errors.append(
-            make_error(
-                code,
-                f"Invalid value for '{REFS_PARAM}[{i}]': {reason}.",
-                parameter=REFS_PARAM,
-                task_type=task.task_type,
-                task_uuid=task.task_uuid,
-            )
+    def error(i: int | None, reason: str) -> ErrorItem:
+        where = REFS_PARAM if i is None else f"{REFS_PARAM}[{i}]"
+        return make_error(
+            code,
+            f"Invalid value for '{where}': {reason}.",
+            parameter=REFS_PARAM,
+            task_type=task.task_type,
+            task_uuid=task.task_uuid,
         )
 
-    for i, ref in enumerate(task.reference_images):
+    most = config.max_reference_images
+    if len(refs) > most:
+        return [], [
+            error(None, f"at most {most} reference images per task (the mock's limit; got {len(refs)})")
+        ]
+    kinds: list[RefKind | None] = []
+    failures: list[Failure] = []
+    for i, ref in enumerate(refs):
         try:
-            kind = classify_reference(ref)
+            kinds.append(classify_reference(ref))
         except ValueError as exc:  # already checked by the schema; kept for safety
-            fail(i, str(exc))
-            continue
+            kinds.append(None)
+            failures.append((i, str(exc)))
+    pairs = list(enumerate(zip(refs, kinds, strict=True)))
+    inline: dict[int, Inline] = {}
+    inline_refs = [(i, ref) for i, (ref, kind) in pairs if kind in INLINE_KINDS]
+    if inline_refs:
+        inline, inline_failures = await store.in_slot(inspect_inline, inline_refs, config, store.has_source)
+        failures += inline_failures
+    digests: list[str] = []
+    for i, (ref, kind) in pairs:
         if kind is RefKind.UUID:
-            record = store.by_uuid(ref.strip())
+            image_uuid = ref.strip()
+            record = store.by_uuid(image_uuid)
             if record is None:
-                fail(
-                    i, f"unknown imageUUID {ref.strip()!r} (store it first with mediaStorage or imageUpload)"
+                failures.append(
+                    (i, f"unknown imageUUID {image_uuid!r} (store it first with mediaStorage or imageUpload)")
                 )
                 continue
             try:
                 data = await store.get_bytes(record)
             except Exception:
-                fail(i, f"imageUUID {ref.strip()!r} is no longer available")
+                failures.append((i, f"imageUUID {image_uuid!r} is no longer available"))
                 continue
+            digests.append(store.add_source(data, await store.in_slot(digest_of, data)))
         elif kind is RefKind.URL:
-            data = url_picture(ref)
-        else:
-            try:
-                data = decode_inline(ref, config.max_reference_bytes)
-                await anyio.to_thread.run_sync(_check_picture, data)
-            except ValueError as exc:
-                fail(i, str(exc).rstrip("."))
-                continue
-        digests.append(store.add_source(data))
-    return digests, errors
+            digests.append(store.add_source(url_picture(ref)))
+        elif i in inline:
+            digests.append(store.add_source(inline[i].data, inline[i].digest))
+    if failures:
+        failures.sort(key=lambda f: -1 if f[0] is None else f[0])
+        return [], [error(i, reason) for i, reason in failures]
+    return digests, []

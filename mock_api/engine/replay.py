@@ -10,14 +10,12 @@ fails at start-up with its path named, never in the middle of a request.
 
 from __future__ import annotations
 
-import io
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
 from pydantic import ValidationError
 
 from api_schema import ImageInferenceResult, ImageInferenceTask, load_exchange
@@ -25,6 +23,9 @@ from api_schema.examples import EXAMPLES_DIR
 from api_schema.limits import FORMAT_EXT
 from api_schema.responses import IMAGE_FIELDS
 
+from ..config import DEFAULTS
+from ..images.files import MAX_EXCHANGE_BYTES, check_not_link, check_regular_file, read_regular_file
+from ..images.references import MAX_PIXELS_ANY, PictureTooLarge, check_picture
 from ..images.store import FileSource, ImageRecord, ImageStore, picture_format
 from .items import image_fields, render_source
 from .synth import synthesize
@@ -85,31 +86,35 @@ def _url_path(item: dict[str, Any]) -> str:
     return f"/image/ws/2/ii/{item['imageUUID']}"
 
 
-def _image_file(folder: Path, name: Any, origin: Path) -> FileSource:
+def _image_file(folder: Path, name: Any, origin: Path, max_bytes: int) -> FileSource:
     if not isinstance(name, str) or not name or Path(name).name != name:
         raise ValueError(f"{origin}: image file name {name!r} must be a plain file name in the same folder")
     path = folder / name
+    if not path.exists() and not path.is_symlink():
+        raise ValueError(f"{path}: image file named in {origin.name} is missing or unreadable")
+    data = read_regular_file(path, max_bytes)  # UnsafeFile (a ValueError) naming the file
     try:
-        data = path.read_bytes()
-    except OSError:
-        raise ValueError(f"{path}: image file named in {origin.name} is missing or unreadable") from None
-    fmt = picture_format(data)
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-    except Exception:
+        check_picture(data, MAX_PIXELS_ANY)  # the size from the header first, then one decode
+    except PictureTooLarge as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    except ValueError:
         fmt = None
+    else:
+        fmt = picture_format(data)
     if fmt is None:
         raise ValueError(f"{path}: not a decodable JPG, PNG or WEBP image")
-    return FileSource(path=path, fmt=fmt)
+    return FileSource(path=path.resolve(), fmt=fmt)
 
 
-def load_recording(exchange_json: Path, *, builtin: bool = False) -> Recording | None:
+def load_recording(
+    exchange_json: Path, *, builtin: bool = False, max_image_bytes: int = DEFAULTS.max_recorded_image_bytes
+) -> Recording | None:
     """One exchange; ValueError naming the file when anything in it is unusable.
 
     None for an exchange of another task type (an imageUpload, say): there is
     nothing to match it against, so it is not replayed.
     """
+    check_regular_file(exchange_json, MAX_EXCHANGE_BYTES)
     data = load_exchange(exchange_json)
     folder = exchange_json.parent
     if data["request"].get("taskType", "imageInference") != "imageInference":
@@ -139,7 +144,9 @@ def load_recording(exchange_json: Path, *, builtin: bool = False) -> Recording |
             ) from None
         item = {k: v for k, v in raw.items() if k not in IMAGE_FIELDS}
         file_name = images_map.get(item["imageUUID"])
-        file = _image_file(folder, file_name, exchange_json) if file_name is not None else None
+        file = None
+        if file_name is not None:
+            file = _image_file(folder, file_name, exchange_json, max_image_bytes)
         images.append(RecordedImage(item=item, url_path=_url_path(raw), file=file))
     title = data.get("title")
     return Recording(
@@ -155,15 +162,16 @@ def find_exchanges(directory: Path) -> list[Path]:
     """The exchange.json files of a recording folder (or of one exchange folder)."""
     if not directory.is_dir():
         raise ValueError(f"{directory}: replay folder does not exist")
-    if (directory / "exchange.json").is_file():
+    if (directory / "exchange.json").exists() or (directory / "exchange.json").is_symlink():
         return [directory / "exchange.json"]
     found = []
     for sub in sorted(directory.iterdir()):
         # Hidden folders are the recorder's unfinished temp folders.
-        if not sub.is_dir() or sub.name.startswith("."):
+        if sub.name.startswith(".") or not (sub.is_dir() or sub.is_symlink()):
             continue
+        check_not_link(sub)  # an exchange folder linked from elsewhere is not part of the recording
         exchange = sub / "exchange.json"
-        if not exchange.is_file():
+        if not (exchange.exists() or exchange.is_symlink()):
             raise ValueError(f"{exchange}: missing (every exchange folder needs an exchange.json)")
         found.append(exchange)
     if not found:
@@ -176,14 +184,16 @@ class ReplayStore:
     recordings: dict[tuple[Any, ...], Recording] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, replay_dirs: list[Path]) -> ReplayStore:
+    def load(
+        cls, replay_dirs: list[Path], *, max_image_bytes: int = DEFAULTS.max_recorded_image_bytes
+    ) -> ReplayStore:
         """The built-in examples, then each replay folder; later ones win a tie."""
         store = cls()
         for path in sorted(EXAMPLES_DIR.glob("*/exchange.json")):
             store.add(load_recording(path, builtin=True))
         for directory in replay_dirs:
             for path in find_exchanges(Path(directory)):
-                store.add(load_recording(path))
+                store.add(load_recording(path, max_image_bytes=max_image_bytes))
         return store
 
     def add(self, recording: Recording | None) -> None:

@@ -4,22 +4,28 @@ Memory is bounded three ways: a URL record is small and there are at most
 ``max_images`` of them (each also expires after its ttl); source pictures (uploads,
 inline reference images) live in a byte-budgeted LRU; encoded output bytes live in
 another byte-budgeted LRU and are rendered again from the record when evicted.
-Rendering runs in worker threads, at most ``render_concurrency`` at once, and two
-requests for the same image wait for one render instead of doing two.
+
+Every piece of picture work (a render, a conversion, the decoding of a reference or an
+upload: ``in_slot``) runs in a worker thread holding one of ``render_concurrency``
+slots, so that at most that many pictures are in memory at once and the event loop
+stays free; two requests for the same image wait for one render instead of doing two.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from PIL import Image
 
@@ -27,6 +33,9 @@ from api_schema.limits import FORMAT_MIME
 
 from ..config import MockConfig
 from . import render
+from .files import UnsafeFile, read_regular_file
+
+T = TypeVar("T")
 
 
 class ImageGone(Exception):
@@ -162,9 +171,8 @@ class ImageStore:
         self._records: OrderedDict[str, ImageRecord] = OrderedDict()
         self._by_uuid: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._key_locks: dict[Hashable, list] = {}
-        self._key_locks_guard = threading.Lock()
-        self._render_slots = threading.BoundedSemaphore(config.render_concurrency)
+        self._key_locks: dict[Hashable, tuple[asyncio.Lock, list[int]]] = {}
+        self.slots = anyio.CapacityLimiter(config.render_concurrency)
         self.clock: Callable[[], float] = time.monotonic
 
     # --- records -------------------------------------------------------------
@@ -229,11 +237,20 @@ class ImageStore:
         self.sources.clear()
 
     # --- sources -------------------------------------------------------------
-    def add_source(self, data: bytes) -> str:
-        digest = digest_of(data)
+    def add_source(self, data: bytes, digest: str | None = None) -> str:
+        digest = digest or digest_of(data)
         if self.sources.get(digest) is None:
             self.sources.put(digest, data)
         return digest
+
+    def has_source(self, digest: str) -> bool:
+        """Whether a picture with this digest is stored (and so was checked when it came in)."""
+        return self.sources.get(digest) is not None
+
+    # --- picture work ----------------------------------------------------------
+    async def in_slot(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking picture work in a worker thread, within the render budget."""
+        return await anyio.to_thread.run_sync(work, *args, limiter=self.slots)
 
     # --- bytes ---------------------------------------------------------------
     def cached_bytes(self, record: ImageRecord) -> bytes | None:
@@ -243,24 +260,20 @@ class ImageStore:
         return self.cache.get(record.cache_key)
 
     async def get_bytes(self, record: ImageRecord) -> bytes:
-        """The record's encoded bytes; renders in a worker thread on a cache miss.
+        """The record's encoded bytes; rendered (in a slot) on a cache miss, once for all
+        who ask at the same time.
 
         Raises ImageGone when the picture it was made from has been evicted.
         """
         data = self.cached_bytes(record)
         if data is not None:
             return data
-        return await anyio.to_thread.run_sync(self.produce, record)
-
-    def produce(self, record: ImageRecord) -> bytes:
-        """Blocking: cached bytes, or render/convert them once and cache them."""
         key = record.cache_key
-        with self._lock_for(key):
+        async with self._lock_for(key):
             data = self.cached_bytes(record)
             if data is not None:
                 return data
-            with self._render_slots:
-                data = self._make(record)
+            data = await self.in_slot(self._make, record)
             if not (isinstance(record.source, BlobSource) and record.source.fmt == record.fmt):
                 self.cache.put(key, data)
             return data
@@ -283,9 +296,9 @@ class ImageStore:
             )
             return render.render_bytes(spec, record.fmt, record.quality)
         if isinstance(source, FileSource):
-            try:
-                data = source.path.read_bytes()
-            except OSError:
+            try:  # checked again: the file may have been swapped since start-up
+                data = read_regular_file(source.path, self.config.max_recorded_image_bytes)
+            except UnsafeFile:
                 raise ImageGone(record.path) from None
         else:
             found = self.sources.get(source.digest)
@@ -296,16 +309,15 @@ class ImageStore:
             return data
         return convert(data, record.fmt, record.quality)
 
-    @contextmanager
-    def _lock_for(self, key: Hashable) -> Iterator[None]:
-        with self._key_locks_guard:
-            entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
+    @asynccontextmanager
+    async def _lock_for(self, key: Hashable) -> AsyncIterator[None]:
+        # The event loop is the only caller: the dict needs no lock of its own.
+        lock, users = self._key_locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
         try:
-            with entry[0]:
+            async with lock:
                 yield
         finally:
-            with self._key_locks_guard:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._key_locks[key]
+            users[0] -= 1
+            if users[0] == 0:
+                del self._key_locks[key]

@@ -8,6 +8,7 @@ that key. A WebSocket that was authenticated once stays so for its later message
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,11 @@ def _same(key: str, expected: str) -> bool:
     return hmac.compare_digest(*(k.encode("utf-8", "surrogatepass") for k in (key, expected)))
 
 
+def caller_id(salt: bytes, key: str) -> str:
+    """Who a key is, for quotas: a keyed hash (the salt is per process), never the key."""
+    return hmac.new(salt, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:24]
+
+
 def _refused(message: str) -> TaskResult:
     return failed(UNAUTHORIZED, E.INVALID_API_KEY, message, parameter="apiKey", task_type=AUTH_TASK)
 
@@ -51,4 +57,6 @@ def authenticate(ctx: RequestContext, tasks: list[Any]) -> TaskResult | None:
     if expected is not None and not all(_same(key, expected) for key in offered):
         return _refused(E.INVALID_API_KEY_MESSAGE)
     ctx.authenticated = True
+    if offered:
+        ctx.caller = caller_id(ctx.state.key_salt, offered[0])
     return None

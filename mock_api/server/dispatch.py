@@ -5,18 +5,25 @@ A payload (a REST body or a WebSocket message) is decoded into a batch of 1 to
 ``api_schema.parse_task`` and handed to the handler for its taskType. Each task
 succeeds or fails on its own; a bug in a handler becomes that task's serverError
 item, never a traceback on the wire.
+
+Decoding and validating a large payload costs real CPU (a 32 MB body, a task with
+100,000 made-up fields): for a large payload both run in a worker thread
+(``MockState.parse``), so the event loop keeps answering everyone else (``/health``
+included) meanwhile.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from api_schema import errors as E
 from api_schema import parse_task
 
+from ..jsontext import value_marks
 from ..tasks.account import handle_account_management
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
@@ -29,6 +36,12 @@ from .auth import authenticate
 log = logging.getLogger("mock_api")
 
 MAX_TASKS_PER_REQUEST = 100
+TOO_LARGE = 413
+# A payload is refused unread past this many commas, brackets and braces: 32 MB of
+# "[{},{},...]" would decode into ten million objects (~700 MB), and 450,000 made-up
+# fields hold the GIL for a quarter of a second while they decode. A hundred real tasks
+# hold a few thousand (their prompts' commas count too).
+MAX_JSON_VALUES = 100_000
 
 HANDLERS: dict[str, Handler] = {
     "authentication": handle_authentication,
@@ -51,22 +64,66 @@ class BatchError(Exception):
 
 
 def too_large(limit: int) -> BatchError:
-    return BatchError(413, E.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
+    return BatchError(TOO_LARGE, E.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _decode_array(payload: bytes | str) -> Any:
+    """The JSON value of a payload; a top-level array is decoded one element at a time.
+
+    json's C decoder holds the GIL for a whole document, so one 30 MB array would stop
+    the event loop for as long as it takes; element by element, the loop gets its turns
+    in between (and decoding stops after one element more than a batch may hold).
+    """
+    text = payload if isinstance(payload, str) else payload.decode(json.detect_encoding(payload))
+    at = _SPACE.match(text).end()  # type: ignore[union-attr]
+    if not text.startswith("[", at):
+        return _DECODER.decode(text)
+    items: list[Any] = []
+    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if text.startswith("]", at):
+        end = at + 1
+    else:
+        while True:
+            item, at = _DECODER.raw_decode(text, at)
+            items.append(item)
+            if len(items) > MAX_TASKS_PER_REQUEST:
+                return items  # refused by count: the rest need not be read
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text.startswith("]", at):
+                end = at + 1
+                break
+            if not text.startswith(",", at):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if _SPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise json.JSONDecodeError("Extra data", text, _SPACE.match(text, end).end())  # type: ignore[union-attr]
+    return items
+
+
 def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
-    """The tasks of a payload; BatchError when it is too large, not JSON or not 1..100 tasks."""
+    """The tasks of a payload; BatchError when it is too large (in bytes or values), not
+    JSON or not 1..100 tasks."""
     size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise too_large(limit)
     if not payload.strip():
         raise BatchError(400, E.INVALID_REQUEST_BODY, "Request body is empty: send a JSON array of tasks.")
+    if value_marks(payload) > MAX_JSON_VALUES:
+        raise BatchError(
+            400,
+            E.INVALID_REQUEST_BODY,
+            f"Request body holds more than {MAX_JSON_VALUES} JSON values; no batch of tasks needs as many.",
+        )
     try:
-        tasks = json.loads(payload, parse_constant=_reject_constant)
+        tasks = _decode_array(payload)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
         detail = (
             f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
@@ -89,9 +146,13 @@ def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
     return tasks
 
 
-async def dispatch(ctx: RequestContext, raw: Any) -> TaskResult:
-    """One task: validated, then answered by its handler."""
-    task, errors = parse_task(raw)
+def _parse_all(tasks: list[Any]) -> list[tuple[Any, Any]]:
+    return [parse_task(raw) for raw in tasks]
+
+
+async def dispatch(ctx: RequestContext, raw: Any, parsed: tuple[Any, Any] | None = None) -> TaskResult:
+    """One task: validated (unless ``parsed`` holds its validation), then answered by its handler."""
+    task, errors = parsed if parsed is not None else parse_task(raw)
     if task is None:
         return TaskResult(errors=errors, status=400)
     task_type: str = task.task_type  # type: ignore[attr-defined]
@@ -115,8 +176,10 @@ async def dispatch(ctx: RequestContext, raw: Any) -> TaskResult:
 
 async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskResult]:
     """The results of one payload, task by task; a refused batch yields its one error result."""
+    state, limit = ctx.state, ctx.state.config.max_body_bytes
+    size = len(payload) if len(payload) <= limit else 0  # too large: refused at once, inline
     try:
-        tasks = decode_batch(payload, ctx.state.config.max_body_bytes)
+        tasks = await state.parse(size, decode_batch, payload, limit)
     except BatchError as exc:
         yield exc.result
         return
@@ -124,5 +187,6 @@ async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskRe
     if denied is not None:
         yield denied
         return
-    for raw in tasks:
-        yield await dispatch(ctx, raw)
+    parsed = await state.parse(size, _parse_all, tasks)
+    for raw, checked in zip(tasks, parsed, strict=True):
+        yield await dispatch(ctx, raw, checked)

@@ -1,16 +1,54 @@
 """Runware's ``{"data": [...], "errors": [...]}`` envelope: the one builder of every
 answer the mock sends, over REST and WebSocket, from task handlers, admin routes,
-injected faults and exception handlers alike."""
+injected faults and exception handlers alike.
+
+Items with inline pictures (``InlineImage``) are sent as they are rendered: a REST
+answer streams its JSON with each picture's base64 written piece by piece (the next
+picture renders while one is sent), so an answer of twenty 2048 px PNGs never sits in
+memory as text; a WebSocket message holds one picture.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Mapping
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
+from api_schema import errors as E
+
+from ..engine.items import InlineImage, base64_pieces, materialize
+from ..images.store import ImageGone
 from ..tasks.handler import TaskResult, failed
+
+log = logging.getLogger("mock_api")
+
+# Stands for an inline picture in the JSON text until it is written (random per
+# process, so no value sent to the mock can forge one).
+_TOKEN = secrets.token_hex(8)
+_SLOT = re.compile(r'"\\u0000' + _TOKEN + r'(\d+)\\u0000"')
+
+
+EVICTED = "A picture this answer is made from was evicted from the mock's memory; try again."
+
+
+class Dropped(OSError):
+    """The connection is being dropped on purpose (an OSError, as Starlette expects of a
+    send that failed): the outermost layer (``wire``) aborts it; nothing to log."""
+
+
+class BrokenAnswer(Dropped):
+    """A streamed answer could not be finished: the connection is dropped, so the
+    client sees a failed transfer (and retries), never a truncated 200."""
+
+
+def _json(body: Any, *, ascii_only: bool = False) -> str:
+    return json.dumps(body, ensure_ascii=ascii_only, allow_nan=False, separators=(",", ":"))
 
 
 def dumps(body: Any) -> bytes:
@@ -19,11 +57,20 @@ def dumps(body: Any) -> bytes:
     Lone surrogates from a request's JSON escapes (a taskType of "\\ud800" echoed
     in an error item) cannot be UTF-8: such a body goes out with \\u escapes.
     """
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     try:
-        return text.encode("utf-8")
+        return _json(body).encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(body, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+        return _json(body, ascii_only=True).encode("ascii")
+
+
+def dumps_text(body: Any) -> str:
+    """``dumps`` as text (for an answer written in parts): encodable as UTF-8, always."""
+    text = _json(body)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _json(body, ascii_only=True)
+    return text
 
 
 class SafeJSONResponse(Response):
@@ -52,11 +99,70 @@ def envelope(results: Iterable[TaskResult]) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
-def as_message(result: TaskResult) -> bytes | None:
-    """One result as a WebSocket message; None when it has nothing to say."""
+async def as_message(result: TaskResult) -> bytes | None:
+    """One result as a WebSocket message, inline pictures rendered; None when it has nothing to say."""
     if not (result.data or result.errors):
         return None
-    return dumps(envelope([result])[1])
+    try:
+        return dumps(await materialize(envelope([result])[1]))
+    except ImageGone:
+        return dumps(envelope([failed(503, E.SERVICE_UNAVAILABLE, EVICTED)])[1])
+
+
+def _slotted(value: Any, images: list[InlineImage]) -> Any:
+    """A copy of a JSON value with each InlineImage replaced by its numbered slot."""
+    if isinstance(value, InlineImage):
+        images.append(value)
+        return f"\x00{_TOKEN}{len(images) - 1}\x00"
+    if isinstance(value, dict):
+        return {k: _slotted(v, images) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_slotted(v, images) for v in value]
+    return value
+
+
+async def _stream(parts: list[str], images: list[InlineImage], first: bytes) -> AsyncIterator[bytes]:
+    """The JSON text with each slot written as its picture's base64, one picture ahead."""
+    order = [int(parts[n]) for n in range(1, len(parts), 2)]
+    ahead: asyncio.Future[bytes] | None = None
+    try:
+        for n, part in enumerate(parts):
+            if n % 2 == 0:
+                yield part.encode("utf-8")
+                continue
+            k = n // 2
+            data = first if k == 0 else await ahead  # type: ignore[misc]
+            ahead = asyncio.ensure_future(images[order[k + 1]].picture()) if k + 1 < len(order) else None
+            image = images[order[k]]
+            yield b'"' + image.prefix.encode("ascii")
+            for piece in base64_pieces(data):
+                yield piece
+            yield b'"'
+    except ImageGone as exc:
+        log.warning("an inline answer could not be finished: %s was evicted", exc)
+        raise BrokenAnswer("a picture was evicted while the answer was sent") from None
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
+
+
+async def envelope_answer(results: Iterable[TaskResult]) -> Response:
+    """The response for the results of one REST request: plain JSON, or streamed with
+    inline pictures rendered as they are written."""
+    results = list(results)
+    status, body = envelope(results)
+    waits = [r.retry_after_s for r in results if r.retry_after_s]
+    headers = {"Retry-After": str(max(waits))} if waits and status in (429, 503) else None
+    images: list[InlineImage] = []
+    slotted = _slotted(body, images)
+    if not images:
+        return SafeJSONResponse(body, status_code=status, headers=headers)
+    parts = _SLOT.split(dumps_text(slotted))
+    try:
+        first = await images[int(parts[1])].picture()  # a failure now is still a clean 503
+    except ImageGone:
+        return error_response(503, E.SERVICE_UNAVAILABLE, EVICTED, headers={"Retry-After": "1"})
+    return StreamingResponse(_stream(parts, images, first), status_code=status, media_type="application/json")
 
 
 def envelope_response(

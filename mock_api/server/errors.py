@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api_schema import errors as E
 
 from ..tasks.handler import internal_error
-from .envelope import envelope_response, error_response
+from .envelope import Dropped, envelope_response, error_response
 
 log = logging.getLogger("mock_api")
 
@@ -32,6 +32,8 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Dropped):  # on purpose: the answer had started, the wire drops the connection
+        return Response(status_code=500)
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return envelope_response([internal_error(exc)])
 

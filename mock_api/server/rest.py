@@ -16,7 +16,7 @@ from ..tasks.handler import RequestContext
 from . import API_PATH, openapi
 from .auth import bearer_key
 from .dispatch import BatchError, run, too_large
-from .envelope import envelope_response, error_response
+from .envelope import envelope_answer, envelope_response, error_response
 
 router = APIRouter()
 
@@ -56,7 +56,7 @@ async def post_v1(request: Request) -> Response:
     ctx = RequestContext(
         state=state, base_url=str(request.base_url).rstrip("/"), credentials=bearer_key(request.headers)
     )
-    return envelope_response([result async for result in run(ctx, body)])
+    return await envelope_answer([result async for result in run(ctx, body)])
 
 
 @router.head("/image/{image_path:path}", include_in_schema=False)

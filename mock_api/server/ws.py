@@ -5,8 +5,9 @@ Each text (or binary) message is a payload for the same pipeline as a REST body
 envelopes. What differs is the framing: each task's answer is its own message, a
 sync imageInference sends one message per finished image (through ``ctx.push``),
 and the connection remembers that it authenticated, and its session. A refused key
-gets its error envelope and then close code 1008; a socket idle for ``ws_idle_s`` is
-closed.
+gets its error envelope and then close code 1008, a message over the size limit its
+requestTooLarge envelope and then 1009 (a message far over it is closed by the
+protocol, with 1009 alone); a socket idle for ``ws_idle_s`` is closed.
 
 An authentication opens a session (``mock_api.sessions``): what is sent for it after
 its socket is gone is buffered, and a new socket that authenticates with the same
@@ -17,24 +18,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..engine.items import new_uuid
+from ..memory import LARGE_REQUEST_BYTES, give_back
 from ..sessions import Session
 from ..state import MockState, state_of
 from ..tasks.handler import RequestContext, TaskResult, internal_error
 from . import API_PATH
 from .auth import UNAUTHORIZED, bearer_key
-from .dispatch import run
+from .dispatch import TOO_LARGE, run
 from .envelope import as_message
 
 log = logging.getLogger("mock_api")
 
 NORMAL_CLOSURE = 1000
 POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
 SERVICE_RESTART = 1012  # /__admin/disconnect: "come back", and a resume finds the session
 # Answers that mean nothing on another socket later: they are never buffered for a resume.
@@ -84,7 +88,9 @@ class Channel:
         return True
 
     async def send(self, result: TaskResult) -> None:
-        text = as_message(result)
+        if self.session is None and self.websocket.application_state != WebSocketState.CONNECTED:
+            return  # nobody to send it to, now or on a resume: render nothing for it
+        text = await as_message(result)
         if text is None:
             return
         session = self.session
@@ -146,18 +152,26 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 payload = message.get("bytes")
             if payload is None:
                 continue
-            state.journal.record(method="WS", path=websocket.url.path, body=payload, transport="ws")
+            record = functools.partial(
+                state.journal.record, method="WS", path=websocket.url.path, transport="ws"
+            )
+            await state.parse(len(payload), record, payload)
             async for result in run(ctx, payload):
                 await channel.send(result)
                 if result.status == UNAUTHORIZED:
                     await websocket.close(code=POLICY_VIOLATION, reason="not authenticated")
                     return
+                if result.status == TOO_LARGE:
+                    await websocket.close(code=MESSAGE_TOO_BIG, reason="message too big")
+                    return
                 await channel.replay()
+            if len(payload) > LARGE_REQUEST_BYTES:
+                await give_back()  # a socket may live long after its one large message
     except WebSocketDisconnect:
         return
     except Exception as exc:  # a bug in the mock: say so on the socket, then close it cleanly
         log.error("unexpected error on the WebSocket", exc_info=exc)
-        await channel.sink(as_message(internal_error(exc)) or b"")
+        await channel.sink(await as_message(internal_error(exc)) or b"")
         with contextlib.suppress(Exception):
             await websocket.close(code=INTERNAL_ERROR)
     finally:

@@ -19,6 +19,7 @@ class TaskResult:
     data: list[dict[str, Any]] = field(default_factory=list)
     errors: list[ErrorItem] = field(default_factory=list)
     status: int = 200
+    retry_after_s: int | None = None  # a 429's Retry-After
 
 
 # Sends one result as its own message, before the task's answer is complete.
@@ -44,6 +45,8 @@ class RequestContext:
     push: Push | None = None
     # Set once a key was accepted; a WebSocket stays authenticated for its later messages.
     authenticated: bool = False
+    # Who is calling, for per-key quotas: a keyed hash of the accepted key, never the key.
+    caller: str | None = None
     session_uuid: str | None = None  # the connectionSessionUUID handed out on this connection
     connection: Connection | None = None  # WebSocket: where sessions are opened and resumed
 
@@ -59,10 +62,11 @@ def failed(
     parameter: str | None = None,
     task_type: str | None = None,
     task_uuid: str | None = None,
+    retry_after_s: int | None = None,
 ) -> TaskResult:
     """A task that failed with one error item and the given HTTP status."""
     error = make_error(code, message, parameter=parameter, task_type=task_type, task_uuid=task_uuid)
-    return TaskResult(errors=[error], status=status)
+    return TaskResult(errors=[error], status=status, retry_after_s=retry_after_s)
 
 
 def internal_error(

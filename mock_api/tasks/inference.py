@@ -17,6 +17,7 @@ from api_schema import errors as E
 from api_schema.limits import FORMAT_MIME, estimate_cost
 
 from ..engine.answer import Unanswerable, answer
+from ..engine.items import materialize
 from ..jobs import Items, Job
 from ..outbound import TargetRefused
 from .handler import RequestContext, TaskResult, conflict, failed
@@ -38,6 +39,22 @@ async def _check_targets(ctx: RequestContext, task: ImageInferenceTask) -> TaskR
                 task_uuid=task.task_uuid,
             )
     return None
+
+
+def _over_quota(ctx: RequestContext, task: ImageInferenceTask) -> TaskResult | None:
+    """429 when the job store is full, or when this caller's key has its share in progress."""
+    jobs, limit = ctx.state.jobs, ctx.state.config.max_jobs_per_key
+    wait = jobs.owner_wait(ctx.caller, limit)
+    if wait is not None:
+        message = f"This API key has {limit} tasks in progress, its most at once; retry in {wait} s."
+    elif not jobs.has_room():
+        wait = jobs.retry_after_s()
+        message = f"Too many tasks in progress (at most {jobs.max_jobs}); retry in {wait} s."
+    else:
+        return None
+    return failed(
+        429, E.RATE_LIMITED, message, task_type=task.task_type, task_uuid=task.task_uuid, retry_after_s=wait
+    )
 
 
 async def _produce(ctx: RequestContext, task: ImageInferenceTask) -> TaskResult:
@@ -68,14 +85,10 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         return refused
     sync = task.delivery_method == "sync" and task.webhook_url is None
     pushed = ctx.push if sync else None  # a socket gets a sync answer one image at a time
-    if not (sync and pushed is None) and not state.jobs.has_room():
-        return failed(
-            429,
-            E.RATE_LIMITED,
-            f"Too many tasks in progress (at most {state.jobs.max_jobs}); retry when some finish.",
-            task_type=task.task_type,
-            task_uuid=task.task_uuid,
-        )
+    if not (sync and pushed is None):
+        refused = _over_quota(ctx, task)
+        if refused is not None:
+            return refused
     cost = estimate_cost(task.effective_width, task.effective_height, task.number_results)
     if not state.account.covers(cost):
         # Before the claim: once topped up, the same taskUUID may be sent again.
@@ -111,7 +124,7 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         if pushed is not None:
             await pushed(TaskResult(data=[item]))
         if task.webhook_url is not None:
-            await state.outbound.post_webhook(task.webhook_url, item)
+            await state.outbound.post_webhook(task.webhook_url, await materialize(item))
         if task.upload_endpoint is not None:
             await _upload(ctx, task, item)
 
@@ -133,6 +146,7 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         produce=produce,
         push=push if needs_push else None,
         push_errors=push_errors if needs_push else None,
+        owner=ctx.caller,
     )
     ack = {"taskType": task.task_type, "taskUUID": task.task_uuid}
     job.ack = {"data": [ack]}

@@ -15,7 +15,6 @@ import io
 import random
 from typing import Any
 
-import anyio.to_thread
 from PIL import Image
 
 from api_schema import ImageUploadTask, RefKind, classify_reference
@@ -25,8 +24,8 @@ from api_schema.limits import FORMAT_EXT, OUTPUT_QUALITY
 from ..config import MockConfig
 from ..engine.items import new_uuid
 from ..engine.references import decode_inline, url_picture
-from ..images.references import load_reference
-from ..images.store import BlobSource, ImageRecord, ImageStore
+from ..images.references import check_picture
+from ..images.store import BlobSource, ImageRecord, ImageStore, digest_of
 from .handler import RequestContext, TaskResult, conflict, failed
 
 MAX_SIDE = 2048
@@ -35,9 +34,9 @@ _KEEP = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WEBP"}
 UPLOAD_PATH = "/image/up/{uuid}.{ext}"
 
 
-def normalize_upload(data: bytes) -> tuple[bytes, str]:
+def normalize_upload(data: bytes, max_pixels: int) -> tuple[bytes, str]:
     """(bytes, JPG|PNG|WEBP): unchanged when possible, else resized/re-encoded as PNG."""
-    load_reference(data)  # ValueError with a reason when unreadable
+    check_picture(data, max_pixels)  # ValueError with a reason when unreadable or too large
     with Image.open(io.BytesIO(data)) as img:
         fmt = _KEEP.get(img.format or "")
         if fmt is not None and max(img.size) <= MAX_SIDE:
@@ -55,18 +54,24 @@ def is_upload(record: ImageRecord) -> bool:
     return record.path.startswith(UPLOAD_PATH.split("{", 1)[0])
 
 
-async def store_picture(value: str, store: ImageStore, config: MockConfig, rng: random.Random) -> ImageRecord:
-    """Store a picture given as a URL, data URI or base64; ValueError with a reason when unusable."""
+def _decode_picture(value: str, config: MockConfig) -> tuple[bytes, str, str]:
+    """Blocking (a worker thread, in the render budget): the picture's bytes, format, digest."""
     if classify_reference(value) is RefKind.URL:
         data = url_picture(value)
     else:
         data = decode_inline(value, config.max_reference_bytes)
-    data, fmt = await anyio.to_thread.run_sync(normalize_upload, data)
+    data, fmt = normalize_upload(data, config.max_reference_pixels)
+    return data, fmt, digest_of(data)
+
+
+async def store_picture(value: str, store: ImageStore, config: MockConfig, rng: random.Random) -> ImageRecord:
+    """Store a picture given as a URL, data URI or base64; ValueError with a reason when unusable."""
+    data, fmt, digest = await store.in_slot(_decode_picture, value, config)
     image_uuid = new_uuid(rng)
     record = ImageRecord(
         path=UPLOAD_PATH.format(uuid=image_uuid, ext=FORMAT_EXT[fmt]),
         image_uuid=image_uuid,
-        source=BlobSource(digest=store.add_source(data), fmt=fmt),
+        source=BlobSource(digest=store.add_source(data, digest), fmt=fmt),
         fmt=fmt,
         quality=int(OUTPUT_QUALITY.default or 95),
         expires_at=store.expiry(None),

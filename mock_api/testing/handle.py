@@ -33,9 +33,9 @@ class MockHandle:
 
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
         headers = {}
-        if self.config.require_key:
-            # An admin surface that may require the key: send the one the mock was started with.
-            headers["Authorization"] = f"Bearer {self.config.require_key}"
+        key = self.config.admin_key or self.config.require_key
+        if key:  # /__admin wants the key the mock was started with
+            headers["Authorization"] = f"Bearer {key}"
         answer = self.http.request(method, self.url + ADMIN + path, json=body, headers=headers)
         answer.raise_for_status()
         return answer.json()

@@ -32,6 +32,7 @@ import httpx
 from api_schema import MODEL_ID, load_examples
 
 from ..app import create_app
+from ..server.serve import uvicorn_config
 
 KEY = "sk-mock-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -127,7 +128,7 @@ def run_mock_server(config: Any = None, *, app: Any = None, timeout: float = 20.
         app = create_app(config)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="auto")
+        uvicorn_config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="auto")
     )
     thread = threading.Thread(target=server.run, name=f"mock-server-{port}", daemon=True)
     thread.start()

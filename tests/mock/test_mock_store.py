@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 
 import pytest
 
@@ -74,7 +74,7 @@ async def test_evicted_bytes_are_rendered_again_identically():
     assert await store.get_bytes(rec) == first
 
 
-def test_concurrent_requests_for_one_image_render_it_once(monkeypatch):
+async def test_concurrent_requests_for_one_image_render_it_once(monkeypatch):
     store = ImageStore(MockConfig())
     rec = record(1, store)
     calls = []
@@ -85,12 +85,7 @@ def test_concurrent_requests_for_one_image_render_it_once(monkeypatch):
         return real(r)
 
     monkeypatch.setattr(store, "_make", counting)
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(store.produce(rec))) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = await asyncio.gather(*(store.get_bytes(rec) for _ in range(6)))
     assert len(results) == 6 and len(set(results)) == 1
     assert len(calls) == 1
 

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from api_schema import AuthenticationResult, ImageInferenceResult
 from mock_api import MockConfig
-from mock_api.testing import KEY, run_mock_server, task
+from mock_api.testing import AUTH, KEY, run_mock_server, task
 
 RECV_TIMEOUT_S = 20
 
@@ -122,12 +122,12 @@ async def test_errors_are_envelopes_and_the_socket_stays_open(url: str) -> None:
 
 
 async def test_frames_are_journaled_with_the_key_redacted(url: str) -> None:
-    httpx.delete(url + "/__admin/requests", timeout=10).raise_for_status()
+    httpx.delete(url + "/__admin/requests", headers=AUTH, timeout=10).raise_for_status()
     ws, _ = await authed(url)
     async with ws:
         await send(ws, {"taskType": "ping", "ping": True})
         await recv(ws)
-    entries = httpx.get(url + "/__admin/requests", timeout=10).json()["requests"]
+    entries = httpx.get(url + "/__admin/requests", headers=AUTH, timeout=10).json()["requests"]
     ws_entries = [e for e in entries if e["transport"] == "ws"]
     assert [e["body"][0]["taskType"] for e in ws_entries] == ["authentication", "ping"]
     assert KEY not in json.dumps(entries)

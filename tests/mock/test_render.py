@@ -14,8 +14,9 @@ from PIL import Image, ImageStat
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, load_examples
 from api_schema.quotes import quoted_strings
+from mock_api.config import DEFAULTS
 from mock_api.images import signs
-from mock_api.images.references import MAX_REFERENCE_PIXELS, load_reference, standin_reference
+from mock_api.images.references import MAX_REFERENCE_SIDE, load_reference, standin_reference
 from mock_api.images.render import PreviewSpec, encode_image, render_bytes, render_preview
 from mock_api.images.signs import drawable
 
@@ -353,7 +354,7 @@ def test_load_reference_rejects_unusable_bytes_with_value_error(data: bytes) -> 
     ("width", "height"), [(20_000, 20_000), (10_001, 10), (8000, 6000), (60_000, 60_000)]
 )
 def test_load_reference_refuses_oversized_images_from_the_header(width: int, height: int) -> None:
-    assert width * height > MAX_REFERENCE_PIXELS or max(width, height) > 10_000
+    assert width * height > DEFAULTS.max_reference_pixels or max(width, height) > MAX_REFERENCE_SIDE
     with pytest.raises(ValueError, match="too large"):
         load_reference(_png_header_only(width, height))
 

@@ -29,7 +29,7 @@ from runware import Runware  # noqa: E402
 from api_schema import MODEL_ID, ImageInferenceResult, MediaStorageResult  # noqa: E402
 from api_schema import errors as E  # noqa: E402
 from mock_api import MockConfig  # noqa: E402
-from mock_api.testing import KEY, run_mock_server  # noqa: E402
+from mock_api.testing import AUTH, KEY, run_mock_server  # noqa: E402
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 CALL_TIMEOUT_S = 60
@@ -100,7 +100,8 @@ async def test_rest_default_async_delivery_polls_get_response(url: str) -> None:
     assert sorted(seen) == sorted(r["imageUUID"] for r in results)
     assert all(r["cost"] > 0 for r in results)
     # What the SDK sent, as the journal saw it: async delivery, then getResponse polls.
-    sent = [e for e in httpx.get(url + "/__admin/requests", timeout=10).json()["requests"] if e["body"]]
+    journal = httpx.get(url + "/__admin/requests", headers=AUTH, timeout=10).json()["requests"]
+    sent = [e for e in journal if e["body"]]
     mine = [e["body"][0] for e in sent if e["body"][0].get("taskUUID") == p["taskUUID"]]
     assert mine[0]["deliveryMethod"] == "async" and mine[0]["taskType"] == "imageInference"
     assert {m["taskType"] for m in mine[1:]} == {"getResponse"}
@@ -153,12 +154,12 @@ async def test_sdk_surfaces_mock_errors(url: str) -> None:
 
 async def test_sdk_retries_an_injected_rate_limit(url: str) -> None:
     spec = {"fault": "429", "count": 1, "retryAfter": 0}
-    httpx.post(url + "/__admin/faults", json=spec, timeout=10).raise_for_status()
+    httpx.post(url + "/__admin/faults", json=spec, headers=AUTH, timeout=10).raise_for_status()
     p = params(deliveryMethod="sync")
     async with sdk(url, "rest") as client:
         check(await asyncio.wait_for(client.run(p), CALL_TIMEOUT_S), p, 1)
-    assert httpx.get(url + "/__admin/faults", timeout=10).json()["active"]["remaining"] == 0
-    httpx.delete(url + "/__admin/faults", timeout=10).raise_for_status()
+    assert httpx.get(url + "/__admin/faults", headers=AUTH, timeout=10).json()["active"]["remaining"] == 0
+    httpx.delete(url + "/__admin/faults", headers=AUTH, timeout=10).raise_for_status()
 
 
 def tiny_png() -> str:
@@ -168,7 +169,7 @@ def tiny_png() -> str:
 
 
 def admin(url: str, method: str, path: str, body: Any = None) -> Any:
-    answer = httpx.request(method, url + "/__admin" + path, json=body, timeout=10)
+    answer = httpx.request(method, url + "/__admin" + path, json=body, headers=AUTH, timeout=10)
     answer.raise_for_status()
     return answer.json()
 

@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from mock_api import MockConfig
-from mock_api.testing import KEY, ROOT, run_mock_server
+from mock_api.testing import AUTH, KEY, ROOT, run_mock_server
 
 NODE, NPM = shutil.which("node"), shutil.which("npm")
 pytestmark = pytest.mark.skipif(
@@ -91,7 +91,7 @@ def test_media_storage_and_the_media_uuid_as_a_reference(run: dict[str, Any], mo
 
 def test_the_sdk_reconnects_after_the_mock_drops_its_socket(run: dict[str, Any], mock: str) -> None:
     assert run["dropped"] >= 1 and run["afterDrop"] and run["afterDrop"] != run["media"]["mediaUUID"]
-    journal = httpx.get(mock + "/__admin/requests", timeout=10).json()["requests"]
+    journal = httpx.get(mock + "/__admin/requests", headers=AUTH, timeout=10).json()["requests"]
     assert KEY not in json.dumps(journal)
 
 

@@ -3,7 +3,8 @@ same Runware-shaped answer over both, from a real ``python -m mock_api --require
 
 Over REST the answer is the response body; over the socket it is the message that
 comes back. A refused key ends the socket with close code 1008 after exactly that
-one message; anything else leaves it open (a ping still gets its pong). Nothing ever
+one message, a message over the size limit with 1009 after its answer; anything else
+leaves it open (a ping still gets its pong). Nothing ever
 puts a traceback in the server's log.
 """
 
@@ -122,7 +123,6 @@ HOSTILE = [
     pytest.param(json.dumps([PING] * 101), 400, ["invalidRequestBody"], id="101-tasks"),
     pytest.param('{"taskType": "ping", "ping": true}', 400, ["invalidRequestBody"], id="object-not-array"),
     pytest.param('[{"taskType": "ping", "ping": NaN}]', 400, ["invalidRequestBody"], id="nan"),
-    pytest.param(TOO_LARGE, 413, ["requestTooLarge"], id="over-the-size-limit"),
     pytest.param('["a task that is a string"]', 400, ["invalidRequestBody"], id="task-is-a-string"),
     pytest.param(
         json.dumps([{"taskType": "imageMagic", "taskUUID": TASK_UUID}]),
@@ -168,6 +168,21 @@ async def test_a_hostile_payload_gets_the_same_answer_and_the_socket_stays_open(
         assert await recv(ws) == {"data": [{"taskType": "ping", "pong": True}]}
     assert over_ws == over_rest
     assert [e["code"] for e in over_rest] == codes
+    assert_clean_log(server)
+
+
+async def test_a_message_over_the_size_limit_gets_the_same_answer_then_1009(server: Server) -> None:
+    response = rest(server, TOO_LARGE)
+    assert response.status_code == 413
+    async with connect(ws_url(server), max_size=None) as ws:
+        await ws.send(AUTH_FRAME)
+        await recv(ws)
+        await ws.send(TOO_LARGE)
+        assert errors_of(await recv(ws)) == errors_of(response.json())
+        with pytest.raises(ConnectionClosed):
+            await recv(ws)
+        assert ws.close_code == 1009  # message too big
+    assert [e["code"] for e in errors_of(response.json())] == ["requestTooLarge"]
     assert_clean_log(server)
 
 

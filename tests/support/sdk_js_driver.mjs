@@ -35,7 +35,8 @@ function bounded(promise, label) {
 async function admin(method, path, body) {
   const answer = await fetch(`${base}/__admin${path}`, {
     method,
-    headers: { "Content-Type": "application/json" },
+    // The mock was started with --require-key: /__admin wants that key too.
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${apiKey}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!answer.ok) throw new Error(`${method} ${path}: HTTP ${answer.status}`);

@@ -1,0 +1,50 @@
+"""Giving memory back to the operating system after large requests.
+
+glibc's allocator keeps freed memory for the process: after a 30 MB body or a 100 MB
+streamed answer the mock's RSS would stay at its high-water mark, and with one malloc
+arena per worker thread it fragments. ``give_back`` asks glibc to return free pages
+(``malloc_trim``), at most once per ``TRIM_INTERVAL_S``, in a worker thread (the call
+releases the GIL); ``limit_arenas`` caps the arenas, for a process that is only the mock
+(``python -m mock_api``). Elsewhere (not glibc) both do nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import time
+
+import anyio.to_thread
+
+# A request that read or wrote more than this is followed by a trim.
+LARGE_REQUEST_BYTES = 1024 * 1024
+TRIM_INTERVAL_S = 0.5
+ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+_libc = None
+try:
+    _found = ctypes.util.find_library("c")
+    if _found:
+        _libc = ctypes.CDLL(_found)
+        if not hasattr(_libc, "malloc_trim") or not hasattr(_libc, "mallopt"):
+            _libc = None
+except OSError:
+    _libc = None
+
+_last_trim = 0.0
+
+
+def limit_arenas(count: int = ARENAS) -> bool:
+    """Cap glibc's malloc arenas (call before threads start); False when not glibc."""
+    return bool(_libc is not None and _libc.mallopt(_M_ARENA_MAX, count))
+
+
+async def give_back() -> None:
+    """Return free heap pages to the OS, unless that was done moments ago."""
+    global _last_trim
+    now = time.monotonic()
+    if _libc is None or now - _last_trim < TRIM_INTERVAL_S:
+        return
+    _last_trim = now
+    await anyio.to_thread.run_sync(_libc.malloc_trim, 0)

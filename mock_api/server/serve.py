@@ -1,0 +1,124 @@
+"""How uvicorn serves the mock: the bounds that hold before a request reaches the app.
+
+- A request's head (request line and headers) must arrive within ``header_timeout_s``
+  and fit in ``max_header_bytes``: a connection that never sends one, or trickles it a
+  byte at a time (slowloris), gets 408 ``requestTimeout`` and is closed; a head too
+  large gets 431 ``requestTooLarge``. uvicorn has no such deadline of its own.
+- An idle keep-alive connection is closed after ``keep_alive_s``.
+- A WebSocket message may be a little larger than ``max_body_bytes``, so that the app
+  can answer it with its ``requestTooLarge`` envelope; a bigger one is closed by the
+  protocol with 1009 (message too big). uvicorn's own default is 16 MiB whatever the
+  body limit.
+
+The body deadline, the in-flight body budget and the send timeout are the app's
+(``wire``), so they hold in-process too. ``uvicorn_config`` is used by
+``python -m mock_api`` and by ``mock_api.testing.run_mock_server`` alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from api_schema import errors as E
+
+from ..config import DEFAULTS, MockConfig
+from ..tasks.handler import failed
+from .envelope import dumps, envelope
+from .wire import head_too_large
+
+# Room past the body limit for a WebSocket message the app still reads (to answer it).
+WS_OVERSIZE_MARGIN = 1024 * 1024
+
+
+def _error_bytes(status: int, code: str, message: str) -> bytes:
+    """A whole HTTP/1.1 response carrying one error envelope, closing the connection."""
+    body = dumps(envelope([failed(status, code, message)])[1])
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class MockH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on each request's head, and Runware-shaped
+    answers to a head that is late, too large or malformed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout_s: float = getattr(self.config, "header_timeout_s", DEFAULTS.header_timeout_s)
+        self.max_head_bytes: int = self.config.h11_max_incomplete_event_size or DEFAULTS.max_header_bytes
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Waiting for a head (a new connection, or the next request on a kept-alive one)?
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            if self._head_timer is None:
+                self._arm()
+        else:
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._disarm()  # until the next request's first byte: idle time is timeout_keep_alive's
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        receive_buffer = getattr(self.conn, "_receive_buffer", b"")
+        if len(receive_buffer) > self.max_head_bytes:
+            self.transport.write(_error_bytes(431, E.REQUEST_TOO_LARGE, head_too_large(self.max_head_bytes)))
+        else:
+            message = "The request line and headers are not valid HTTP/1.1."
+            self.transport.write(_error_bytes(400, E.INVALID_REQUEST_BODY, message))
+        self.transport.close()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_late)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # closed, or upgraded to a WebSocket
+        if self.conn.their_state is not h11.IDLE:
+            return
+        message = f"The request's headers did not arrive within {self.head_timeout_s:g} s."
+        self.transport.write(_error_bytes(408, E.REQUEST_TIMEOUT, message))
+        self.transport.close()
+
+
+def uvicorn_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's settings for serving ``app`` (made by ``create_app``) with its config's bounds."""
+    state = getattr(getattr(app, "state", None), "mock", None)
+    config: MockConfig = state.config if state is not None else DEFAULTS
+    settings: dict[str, Any] = {
+        "http": MockH11Protocol,
+        "ws_max_size": config.max_body_bytes + WS_OVERSIZE_MARGIN,
+        "timeout_keep_alive": config.keep_alive_s,
+        "h11_max_incomplete_event_size": config.max_header_bytes,
+        **options,
+    }
+    server_config = uvicorn.Config(app, host=host, port=port, **settings)
+    server_config.header_timeout_s = config.header_timeout_s  # type: ignore[attr-defined]  # for MockH11Protocol
+    return server_config

@@ -1,0 +1,206 @@
+"""Time and memory bounds of every connection, on the app's side of the wire.
+
+The outermost layer of the app, so they hold behind uvicorn and in-process alike:
+
+- a request body must arrive within ``body_timeout_s`` of the request's start, else
+  HTTP 408 ``requestTimeout`` and the connection is closed (a client that declares a
+  body and never sends it does not hold a connection for ever);
+- the bodies of all requests being read share ``max_inflight_body_bytes``: past it a
+  request gets 503 ``serviceUnavailable`` with ``Retry-After`` instead of buffering
+  without end (many large bodies at once would otherwise take any amount of memory);
+- each piece of an answer must be taken by the client within ``send_timeout_s``,
+  else the connection is dropped, so a client that never reads cannot hold an answer
+  in memory; a large body is sent in pieces so that this holds for it too. The same
+  goes for WebSocket messages.
+
+A request line and headers over ``max_header_bytes`` get 431 here when they arrived
+in one piece (uvicorn's h11 protocol only bounds a head that is still arriving).
+
+The request's reader (the gateway) calls ``receive``; ``BodyTimeout`` and
+``OverBudget`` come out of it and are answered here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api_schema import errors as E
+
+from ..config import MockConfig
+from ..memory import LARGE_REQUEST_BYTES, give_back
+from .envelope import Dropped, error_response
+
+# Large bodies go out in pieces of this size, each with its own send deadline.
+SEND_PIECE_BYTES = 256 * 1024
+RETRY_AFTER_S = 1
+
+
+class BodyTimeout(Exception):
+    """The request body did not arrive in time."""
+
+
+class OverBudget(Exception):
+    """The bodies being read already fill the in-flight budget."""
+
+
+class SendTimedOut(Dropped):
+    """The client did not take a piece of the answer in time (a WebSocket sees a disconnect)."""
+
+
+class Wire:
+    """Body deadline, in-flight body budget and send timeout around the whole app."""
+
+    def __init__(self, app: ASGIApp, config: MockConfig) -> None:
+        self.app = app
+        self.config = config
+        self.budget = config.inflight_body_bytes
+        self.inflight = 0  # body bytes received by requests still being answered
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        conn = Connection(self, scope, receive, send)
+        if head_size(scope) > self.config.max_header_bytes:
+            await conn.refuse_head()
+            return
+        try:
+            await self.app(scope, conn.receive, conn.send)
+        except BodyTimeout:
+            await conn.refuse(
+                408,
+                E.REQUEST_TIMEOUT,
+                f"The request body did not arrive within {self.config.body_timeout_s:g} s.",
+            )
+        except OverBudget:
+            await conn.refuse(
+                503,
+                E.SERVICE_UNAVAILABLE,
+                "The mock is reading too many large request bodies at once; retry shortly.",
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
+        except Dropped:  # a client that does not read, or an answer that cannot be finished
+            conn.drop()
+        finally:
+            self.inflight -= conn.counted
+        if conn.counted + conn.sent > LARGE_REQUEST_BYTES:
+            await give_back()
+
+
+def head_size(scope: Scope) -> int:
+    """The bytes of a request's line and headers, as they came on the wire (about)."""
+    size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 16
+    return size + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+
+
+def head_too_large(limit: int) -> str:
+    return f"The request line and headers are larger than {limit} bytes."
+
+
+class Connection:
+    """One request's (or WebSocket's) bounded ``receive`` and ``send``.
+
+    ``transport`` is the server's connection when there is one (uvicorn's ``send``
+    belongs to an object holding it): ``faults.drop_connection`` finds it here.
+    """
+
+    def __init__(self, wire: Wire, scope: Scope, receive: Receive, send: Send) -> None:
+        self.wire = wire
+        self.http = scope["type"] == "http"
+        self._receive = receive
+        self._send = send
+        self.transport = getattr(getattr(send, "__self__", None), "transport", None)
+        self.deadline = anyio.current_time() + wire.config.body_timeout_s
+        self.body_done = not self.http
+        self.scope = scope
+        self.counted = 0  # body bytes received
+        self.sent = 0  # answer bytes sent
+        self.started = False
+        self.dropped = False
+        self.over_budget = self.http and self._declared_over_budget(scope)
+
+    def _declared_over_budget(self, scope: Scope) -> bool:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
+                # Over the body limit is the app's 413; under it, refuse now what cannot fit.
+                limit = self.wire.config.max_body_bytes
+                return declared <= limit and self.wire.inflight + declared > self.wire.budget
+        return False
+
+    async def receive(self) -> Message:
+        if self.body_done:
+            return await self._receive()
+        if self.over_budget:
+            raise OverBudget
+        remaining = self.deadline - anyio.current_time()
+        if remaining <= 0:
+            raise BodyTimeout
+        with anyio.move_on_after(remaining):
+            message = await self._receive()
+            if message["type"] == "http.request":
+                size = len(message.get("body", b""))
+                self.counted += size
+                self.wire.inflight += size
+                if not message.get("more_body"):
+                    self.body_done = True
+                elif self.wire.inflight > self.wire.budget:
+                    raise OverBudget
+            else:
+                self.body_done = True
+            return message
+        raise BodyTimeout
+
+    async def send(self, message: Message) -> None:
+        if self.dropped:
+            raise SendTimedOut("the connection was dropped: the client did not read")
+        if message["type"] == "http.response.start":
+            self.started = True
+        body = message.get("body", b"") if message["type"] == "http.response.body" else b""
+        self.sent += len(body) or len(message.get("text") or message.get("bytes") or b"")
+        if len(body) <= SEND_PIECE_BYTES:
+            await self._send_bounded(message)
+            return
+        more = message.get("more_body", False)
+        view = memoryview(body)
+        for at in range(0, len(body), SEND_PIECE_BYTES):
+            piece = bytes(view[at : at + SEND_PIECE_BYTES])
+            last = at + SEND_PIECE_BYTES >= len(body)
+            await self._send_bounded(
+                {"type": "http.response.body", "body": piece, "more_body": more or not last}
+            )
+
+    async def _send_bounded(self, message: Message) -> None:
+        with anyio.move_on_after(self.wire.config.send_timeout_s):
+            await self._send(message)
+            return
+        self.drop()
+        raise SendTimedOut("the client did not read the answer in time")
+
+    def drop(self) -> None:
+        """Abort the connection: the unsent answer is freed with it."""
+        self.dropped = True
+        if self.transport is not None and hasattr(self.transport, "abort"):
+            self.transport.abort()
+
+    async def refuse_head(self) -> None:
+        limit = self.wire.config.max_header_bytes
+        if self.http:
+            await self.refuse(431, E.REQUEST_TOO_LARGE, head_too_large(limit))
+        else:  # a WebSocket handshake: refused before it is accepted (uvicorn answers 403)
+            with contextlib.suppress(OSError):
+                await self._send({"type": "websocket.close", "code": 1009})
+
+    async def refuse(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer a request refused by the wire, then close its connection."""
+        if self.started or self.dropped:
+            return
+        response = error_response(status, code, message, headers={**(headers or {}), "Connection": "close"})
+        self.body_done = True
+        with contextlib.suppress(SendTimedOut):
+            await response(self.scope, self._receive, self.send)
