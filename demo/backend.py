@@ -91,7 +91,9 @@ class Backend:
         if self._app is None:
             from mock_api import MockConfig, create_app  # the one tie from demo to mock_api
 
-            self._app = create_app(MockConfig(speed=self.settings.mock_speed))
+            s = self.settings
+            # Sends nothing unless asked: a visitor must not make the server call itself.
+            self._app = create_app(MockConfig(speed=s.mock_speed, send_outbound=s.mock_outbound))
         return self._app
 
     def routes(self) -> list[BaseRoute]:

@@ -17,6 +17,8 @@ RUNWARE_RECORD_DIR     record every exchange into this folder (see README, "Reco
 GLM_IMAGE_TEXT_CHECK   1 | 0: read the quoted text back from each result with OCR (default 1)
 GLM_IMAGE_DISK_MB      the most disk the app's result files and Gradio's cache may take
                        together; the oldest files go first (default 2048)
+GLM_IMAGE_MOCK_OUTBOUND  1 | 0: let the in-process mock deliver webhooks and uploads to
+                       this machine's loopback (default 0: it sends nothing at all)
 =====================  =========================================================
 """
 
@@ -51,6 +53,7 @@ ENV_NAMES = {
     "record_dir": "RUNWARE_RECORD_DIR",
     "text_check": "GLM_IMAGE_TEXT_CHECK",
     "disk_mb": "GLM_IMAGE_DISK_MB",
+    "mock_outbound": "GLM_IMAGE_MOCK_OUTBOUND",
 }
 
 
@@ -82,6 +85,9 @@ class Settings(BaseSettings):
     text_check: bool = Field(True, validation_alias=ENV_NAMES["text_check"])
     # A Space's disk is ~50 GB: results and Gradio's copies of them stay within this.
     disk_mb: int = Field(2048, ge=8, le=1024 * 1024, validation_alias=ENV_NAMES["disk_mb"])
+    # Off by default: on a public Space any visitor's webhook URL or upload endpoint would
+    # make the server call its own loopback (SSRF). On for local testing of a receiver.
+    mock_outbound: bool = Field(False, validation_alias=ENV_NAMES["mock_outbound"])
 
     @field_validator("backend", mode="before")
     @classmethod

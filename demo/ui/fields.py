@@ -173,6 +173,8 @@ def _range_info(rng: NumberRange, unit: str = "") -> str:
     return f"{rng.describe().capitalize()}{unit}"
 
 
+# The app's built-in mock sends no request anywhere unless the server says so (SSRF).
+MOCK_SENDS_NOTHING = "The built-in mock sends nothing (GLM_IMAGE_MOCK_OUTBOUND=1: to this machine only)."
 PROMPT_HINT = 'Put any text to draw in "quotes", e.g. a sign that reads "OPEN DAILY". Enter generates.'
 
 FIELDS: tuple[Field, ...] = (
@@ -312,7 +314,15 @@ FIELDS: tuple[Field, ...] = (
         placeholder="empty: the API's default",
         info=f"{_range_info(limits.TTL)}; how long an image URL lives (URL output only)",
     ),
-    Field("webhook_url", "Webhook URL", "text", "advanced", wire="webhookURL", placeholder="https://…"),
+    Field(
+        "webhook_url",
+        "Webhook URL",
+        "text",
+        "advanced",
+        wire="webhookURL",
+        placeholder="https://…",
+        info=f"The API POSTs each result there. {MOCK_SENDS_NOTHING}",
+    ),
     Field(
         "upload_endpoint",
         "Upload endpoint",
@@ -320,6 +330,7 @@ FIELDS: tuple[Field, ...] = (
         "advanced",
         wire="uploadEndpoint",
         placeholder="https://… (each image is sent there with HTTP PUT)",
+        info=f"The API PUTs each image there. {MOCK_SENDS_NOTHING}",
     ),
     Field(
         "api_key",

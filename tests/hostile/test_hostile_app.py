@@ -1,4 +1,5 @@
-"""The app against a hostile visitor (issue 13, "The app"): its disk stays within a budget.
+"""The app against a hostile visitor (issue 13, "The app"): its disk stays within a budget,
+and its in-process mock calls nowhere a visitor names.
 
 Against the real app (``python app.py``) with its temporary folders in this test's
 own folder; plus the budget itself on files made here.
@@ -8,13 +9,18 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError, ValidationError
 
+from api_schema import MODEL_ID
 from demo.ui.disk import DiskBudget
 from tests.support.appserver import run_app
+from tests.support.receiver import run_receiver
 
 MB = 1024 * 1024
 
@@ -79,3 +85,42 @@ def test_repeated_big_runs_keep_the_apps_disk_within_its_budget(tmp_path: Path):
     # within the budget plus the run that was added after the last sweep.
     assert sum(a for a in added if a > 0) > budget_mb * MB, sizes  # the runs wrote more than the budget
     assert sizes[-1] <= budget_mb * MB + per_run, [s // MB for s in sizes]
+
+
+@pytest.mark.timeout(300)
+def test_the_apps_mock_sends_nothing_a_visitor_points_it_at(tmp_path: Path):
+    """SSRF: a visitor's webhook URL or upload endpoint on the Space's own loopback is
+    refused next to its field, over /generate and over the app's own /v1, and no request
+    reaches the listener."""
+    form = {
+        "positive_prompt": 'A sign that reads "HELLO"',
+        "width": 256,
+        "height": 256,
+        "randomize_seed": True,
+        "number_results": 1,
+        "delivery_method": "sync",
+    }
+    with run_receiver() as listener, run_app(tmp_path / "app.log", GLM_IMAGE_TEXT_CHECK="0") as url:
+        client = Client(url, verbose=False, download_files=False)
+        for name, wire in (("webhook_url", "webhookURL"), ("upload_endpoint", "uploadEndpoint")):
+            with pytest.raises((ValidationError, AppError)) as info:
+                client.predict(**form, **{name: f"{listener.url}/{name}"}, api_name="/generate")
+            message = str(info.value)
+            assert f"'{wire}'" in message and "does not deliver" in message, message
+            assert "Traceback" not in message
+        for wire in ("webhookURL", "uploadEndpoint"):
+            task = {
+                "taskType": "imageInference",
+                "taskUUID": str(uuid.uuid4()),
+                "model": MODEL_ID,
+                "positivePrompt": "a quiet street",
+                "width": 256,
+                "height": 256,
+                wire: f"{listener.url}/raw",
+            }
+            answer = httpx.post(url + "/v1", json=[task], headers={"Authorization": "Bearer x"}, timeout=30)
+            assert answer.status_code == 400, answer.text
+            [error] = answer.json()["errors"]
+            assert error["parameter"] == wire and "does not deliver" in error["message"]
+        time.sleep(1)  # anything sent in the background would have arrived by now
+        assert listener.hits == []

@@ -7,6 +7,7 @@ import inspect
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -374,7 +375,15 @@ def test_an_upload_run_has_snippets_that_run_anywhere(client: Client, app_url: s
             assert fetch_image(printed["url"]).size == (256, 256)
 
 
-def test_a_webhook_run_says_where_the_results_went(client: Client):
+@pytest.fixture(scope="module")
+def delivering_client() -> Iterator[Client]:
+    """An app whose in-process mock may deliver to this machine (off by default)."""
+    with run_app(GLM_IMAGE_MOCK_OUTBOUND="1") as url:
+        yield Client(url, verbose=False, download_files=False)
+
+
+def test_a_webhook_run_says_where_the_results_went(delivering_client: Client):
+    client = delivering_client
     with run_receiver() as hook:
         out = generate(client, webhook_url=f"{hook.url}/hook", number_results=2, width=256, height=256)
         hits = hook.wait_for(2)
@@ -384,7 +393,8 @@ def test_a_webhook_run_says_where_the_results_went(client: Client):
     assert out["gallery"] == [] and out["rows"] == []
 
 
-def test_an_upload_endpoint_run_says_so(client: Client):
+def test_an_upload_endpoint_run_says_so(delivering_client: Client):
+    client = delivering_client
     with run_receiver() as bucket:
         out = generate(client, upload_endpoint=f"{bucket.url}/put", width=256, height=256)
         (hit,) = bucket.wait_for(1)
