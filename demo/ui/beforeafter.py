@@ -3,8 +3,8 @@
 The base is the first reference image (the one an edit starts from): an upload, a
 result of this session named by its imageUUID, inline image data, or a URL the
 backend has a stand-in for (the mock's stand-in or grey card; never fetched here).
-It is drawn whole at the result's size (letterboxed over a blurred copy of itself,
-as the mock draws a reference into its preview), so the slider lines the two up.
+It is drawn whole at the result's size (letterboxed, as the mock draws a reference
+into its preview), so the slider lines the two up.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageOps
 
 from api_schema import RefKind, classify_reference
 
@@ -29,14 +29,7 @@ MAX_REFERENCE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 
 
-def contain_over_blur(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """The picture whole at ``size``: scaled to fit, over a blurred cover of itself."""
-    picture = picture.convert("RGB")
-    back = ImageOps.fit(picture, size, Image.Resampling.BILINEAR)
-    back = back.filter(ImageFilter.GaussianBlur(max(size) / 40))
-    front = ImageOps.contain(picture, size, Image.Resampling.LANCZOS)
-    back.paste(front, ((size[0] - front.width) // 2, (size[1] - front.height) // 2))
-    return back
+LETTERBOX = (40, 44, 52)
 
 
 def _bytes_of(
@@ -82,7 +75,8 @@ def before_file(data: bytes, result_path: str) -> str | None:
             if ref.width * ref.height > MAX_PIXELS:
                 return None
             ref.load()
-            fitted = contain_over_blur(ImageOps.exif_transpose(ref) or ref, size)
+            upright = (ImageOps.exif_transpose(ref) or ref).convert("RGB")
+            fitted = ImageOps.pad(upright, size, Image.Resampling.LANCZOS, color=LETTERBOX)
     except Exception:
         return None
     ROOT.mkdir(parents=True, exist_ok=True)

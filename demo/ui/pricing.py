@@ -44,8 +44,8 @@ def price_line(backend_kind: str, width: Any, height: Any, number: Any) -> str:
     n = _whole(number)
     what = f"{n} image{'' if n == 1 else 's'}" if n is not None else "this run"
     if backend_kind != "live":
-        live = f" On the live API about **{_money(cost)}** for {what}." if cost is not None else ""
-        return f"**No credits used** (mock backend).{live}"
+        live = f" · live API about {_money(cost)} for {what}" if cost is not None else ""
+        return f"**No credits used** (mock){live}"
     if cost is None:
         return "**Estimated cost:** fix the size or number of results first."
     return (

@@ -60,8 +60,8 @@ def _wire_links(page: Page, handler: GenerateHandler, runs: list[Any], demo: gr.
         params = getattr(request, "query_params", None) or {}
         link = links.read(params)
         values = link.values
-        out = [values.get(name, gr.skip()) for name in links.LINK_FIELDS]
-        out.append(values.get("randomize_seed", gr.skip()))
+        out = [values.get(name, F.field(name).value) for name in links.LINK_FIELDS]
+        out.append(values.get("randomize_seed", F.field("randomize_seed").value))
         if "width" in values or "height" in values:
             width = values.get("width", F.field("width").value)
             height = values.get("height", F.field("height").value)
@@ -128,17 +128,6 @@ def _wire_history(page: Page, handler: GenerateHandler, runs: list[Any]) -> None
             api_visibility="private",
             show_progress="hidden",
         )
-
-    # A new run hides the last one's before/after with the rest of its results.
-    gr.on(
-        [page.generate_btn.click, page["positive_prompt"].submit, page.examples.select],
-        lambda: gr.ImageSlider(value=None, visible=False),
-        inputs=None,
-        outputs=page.before_after,
-        api_visibility="private",
-        queue=False,
-        show_progress="hidden",
-    )
 
     restore_outputs = [
         *[page[name] for name in history.FORM],

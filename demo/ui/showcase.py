@@ -33,13 +33,10 @@ ROOT = Path(tempfile.gettempdir()) / "glm-image-demo" / "showcase"
 def heading(backend_kind: str) -> str:
     if backend_kind == "live":
         return (
-            "**See what it does:** the four documented examples, shown as the mock's *previews* "
-            "(the live model paints the full scene). Click one to run it on the live API."
+            "**Try an example:** the four documented prompts, shown as mock *previews* (the live "
+            "model paints the whole scene). A click fills the form and runs it on the live API."
         )
-    return (
-        "**See what it does:** the four documented examples, as the mock's previews. "
-        "Click one to run it: the form fills in and it generates, no credits used."
-    )
+    return "**Try an example:** the documented prompts as mock previews; a click runs one, free."
 
 
 def caption(title: str, prompt: str, kind: str) -> str:

@@ -20,10 +20,17 @@ SHOWCASE_CSS = f"""
 #badge-box {{ display: flex; justify-content: flex-end; padding: 0 !important; }}
 #panel-key {{ padding: 4px 12px !important; }}
 #key-help p {{ font-size: 0.86rem; margin: 0 0 4px 0; }}
+#key-help a {{ color: var(--body-text-color); text-decoration: underline; font-weight: 600; }}
 @media (max-width: {PHONE_MAX_PX}px) {{
   #backend-box {{ flex: 1 1 100% !important; align-items: stretch; }}
   #badge-box {{ justify-content: flex-start; }}
+  #top {{ gap: 6px; }}
+  .backend-badge {{ font-size: 0.82rem; padding: 5px 10px; }}
+  #hero p {{ line-height: 1.35; }}
+  #hero h1 .model-id {{ font-size: 0.74rem; margin-left: 4px; }}
+  #price p, #showcase-heading p {{ font-size: 0.86rem; line-height: 1.4; }}
 }}
+#share-note:not(:has(p)) {{ display: none; }}
 #price-row {{ align-items: center; gap: 8px; flex-wrap: nowrap; }}
 #price {{ flex: 1 1 auto; min-width: 0; }}
 #price p, #share-note p, #link-note p, #link-note li {{ margin: 0; font-size: 0.9rem;
@@ -38,6 +45,8 @@ SHOWCASE_CSS = f"""
 #results:has(#results-gallery .empty):not(:has(#results-gallery.webhook)) > :is(#results-gallery, #selection,
   #result-table) {{ display: none !important; }}
 #results:has(#results-gallery .empty) > #showcase {{ order: -3; }}
+/* A new run clears the gallery first: the last run's before/after goes with it. */
+#results:has(#results-gallery .empty) > #before-after {{ display: none !important; }}
 
 #showcase, #showcase > * {{ border: none !important; background: none !important; }}
 #showcase {{ gap: 8px; }}
