@@ -119,12 +119,15 @@ def read(query: Mapping[str, str]) -> LinkValues:
     return LinkValues(values, notes)
 
 
-def note_markdown(link: LinkValues) -> str:
+def note_markdown(link: LinkValues, problems: Mapping[str, list[str]] | None = None) -> str:
+    """The note under the prompt: what the link filled, what it could not, and what the
+    API would refuse (``problems``: field -> Runware-worded messages)."""
     if link.empty:
         return ""
     filled = ", ".join(_label(n) for n in LINK_FIELDS if n in link.values)
     lines = [f"**Filled from a shared link:** {filled}." if filled else "**Opened from a link.**"]
     lines += [f"- {n}" for n in link.notes]
+    lines += [f"- {_label(k)}: {html.escape(m)}" for k, ms in (problems or {}).items() for m in ms]
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ import gradio as gr
 from . import fields as F
 from . import history, links, presets, pricing
 from .events import columns_for
+from .form import field_errors
 from .generate import GenerateHandler
 from .layout import NOTHING_SELECTED, Page
 
@@ -52,9 +53,7 @@ def _wire_price(page: Page, handler: GenerateHandler) -> None:
 
 def _wire_links(page: Page, handler: GenerateHandler, runs: list[Any], demo: gr.Blocks) -> None:
     link_inputs = [page[name] for name in links.LINK_FIELDS]
-    form = [page[name] for name in F.NAMES]
     fill_outputs = [*link_inputs, page["randomize_seed"], page.size_preset, page.grid_note, page.link_note]
-    had_link = gr.State(False)
 
     def open_link(request: gr.Request) -> tuple[Any, ...]:
         params = getattr(request, "query_params", None) or {}
@@ -68,28 +67,14 @@ def _wire_links(page: Page, handler: GenerateHandler, runs: list[Any], demo: gr.
             out += [presets.label_for(width, height), presets.grid_note(width, height)]
         else:
             out += [gr.skip(), gr.skip()]
-        note = links.note_markdown(link)
+        # What the API would refuse is said at once; Generate reports it next to its field.
+        form = {f.name: f.value for f in F.FIELDS} | values
+        problems = {k: v for k, v in field_errors(form).items() if k in values}
+        note = links.note_markdown(link, problems)
         out.append(gr.Markdown(note, visible=bool(note)))
-        return (*out, not link.empty and bool(values))
+        return tuple(out)
 
-    def check_link(had: bool, *values: Any) -> list[Any]:
-        # A link's out-of-bound value is reported next to its field at once, as Generate would.
-        ok = gr.validate(True, "")
-        if not had:
-            return [ok] * (len(values) + 1)
-        return [ok, *handler.validate(*values)]
-
-    loaded = demo.load(
-        open_link, inputs=None, outputs=[*fill_outputs, had_link], api_visibility="private", queue=False
-    )
-    loaded.then(
-        lambda *_: None,
-        inputs=[had_link, *form],
-        outputs=None,
-        validator=check_link,
-        api_visibility="private",
-        queue=False,
-    )
+    demo.load(open_link, inputs=None, outputs=fill_outputs, api_visibility="private", queue=False)
     page.share_btn.click(
         None, inputs=link_inputs, outputs=page.share_note, js=links.COPY_JS, api_visibility="private"
     )

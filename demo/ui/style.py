@@ -88,4 +88,5 @@ SHOWCASE_CSS = f"""
 }}
 @media (min-width: {PHONE_MAX_PX + 1}px) {{ .backend-badge {{ white-space: nowrap; }} }}
 #before-after img {{ object-fit: contain !important; }}
+#before-after .icon {{ color: #ffffff !important; }}  /* the handle's arrows, on the accent */
 """
