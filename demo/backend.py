@@ -96,6 +96,14 @@ class Backend:
             self._app = create_app(MockConfig(speed=s.mock_speed, send_outbound=s.mock_outbound))
         return self._app
 
+    def reference_stand_in(self, reference: str) -> bytes | None:
+        """The picture this backend's images were made from for a reference URL, when
+        known without fetching it: the mock's stand-in or grey card; on the live API only
+        the documented URLs' stand-ins. None otherwise (an imageUUID, inline data)."""
+        from mock_api.engine.previews import reference_stand_in
+
+        return reference_stand_in(reference, mock=self.kind == "mock")
+
     def routes(self) -> list[BaseRoute]:
         """Routes for the app's own server: the in-process mock's API, nothing else."""
         if not self.in_process:
@@ -106,6 +114,15 @@ class Backend:
             WebSocketRoute(API_PATH, forward),
             Route("/image/{image_path:path}", forward, methods=["GET", "HEAD"]),
         ]
+
+
+def example_pictures() -> list[bytes]:
+    """The mock's picture of each documented example (as its replay returns it), in
+    ``load_examples()`` order: the showcase shows these on any backend, free."""
+    from api_schema import load_examples
+    from mock_api.engine.previews import example_picture
+
+    return [example_picture(example) for example in load_examples()]
 
 
 def _live(settings: Settings) -> Backend:

@@ -81,11 +81,14 @@ class _Changes:
         return value
 
 
-def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> None:
-    """Attach every event; call inside the ``gr.Blocks`` that holds ``page``."""
+def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[Any]:
+    """Attach every event; call inside the ``gr.Blocks`` that holds ``page``.
+
+    Returns the events that run a generation (to chain on, or cancel)."""
     uuids = gr.State([])  # imageUUIDs of the results on the page, in order
     selected = gr.State(None)  # index of the selected result, or None
     expected = gr.State(0)  # images the running generation asked for
+    page.states.update(uuids=uuids, selected=selected, expected=expected)
     inputs = page.input_list
     seed_box = page["seed"]
 
@@ -164,10 +167,11 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> None:
         page.grid_note,
         page.panels["references"],
         page.reference_note,
+        page.examples,
     ]
-    fill = page.examples.click(
-        fill_example,
-        inputs=page.examples,
+    fill = page.examples.select(
+        pick_example,
+        inputs=None,
         outputs=example_outputs,
         api_visibility="private",
         queue=False,
@@ -216,6 +220,7 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> None:
         api_visibility="private",
         queue=False,
     )
+    return runs
 
 
 def stopped(uuids: list[str] | None, expected: int | None) -> tuple[Any, ...]:
@@ -249,6 +254,12 @@ def fill_example(index: int | None) -> tuple[Any, ...]:
         gr.Accordion(open=bool(refs)),
         note,
     )
+
+
+def pick_example(evt: gr.SelectData) -> tuple[Any, ...]:
+    """A showcase click: the example's form values; the showcase lets go of the selection
+    so the same example can be clicked again."""
+    return (*fill_example(evt.index), gr.Gallery(selected_index=None))
 
 
 def on_preset(label: str) -> tuple[Any, Any, str]:

@@ -7,7 +7,9 @@ come from the field table, panel by panel; this module only places them.
 
 Room left for what comes next: a per-result text check (a line and a table) goes
 under the result table in ``_results``; the Developer accordion holds the raw JSON
-and snippets, and can take more tabs.
+and snippets, and can take more tabs. Around the results sit the edit's before/after
+slider, this session's runs (``history``) and the showcase of the documented examples
+(``showcase``); the badge and the key panel share the top row.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from typing import Any
 
 import gradio as gr
 
-from api_schema import limits, load_examples
+from api_schema import limits
 
 from . import fields as F
-from . import presets
+from . import history, presets, pricing, showcase
 from .form import RESULT_HEADERS
-from .theme import badge_html, header_html
+from .theme import badge_html, header_html, key_help
 
 READY = "Ready. Write a prompt or pick an example, then press **Generate**."
 NOTHING_SELECTED = "Click an image to select it."
@@ -32,12 +34,12 @@ NOTHING_SELECTED = "Click an image to select it."
 class Page:
     """The components events read and write, by role."""
 
-    header: gr.HTML
+    header: gr.HTML  # the backend badge (the title is static)
     inputs: dict[str, Any]  # /generate parameter -> component, in table order
     panels: dict[str, gr.Accordion]
     size_preset: gr.Dropdown
     grid_note: gr.Markdown
-    examples: gr.Dataset
+    examples: gr.Gallery  # the showcase of the documented examples
     generate_btn: gr.Button
     stop_btn: gr.Button
     api_trigger: gr.Button
@@ -51,6 +53,12 @@ class Page:
     response_json: gr.Code
     curl: gr.Code
     python: gr.Code
+    price: gr.Markdown
+    share_btn: gr.Button
+    share_note: gr.Markdown
+    link_note: gr.Markdown
+    before_after: gr.ImageSlider
+    runs: history.HistoryView
     states: dict[str, gr.State] = field(default_factory=dict)
 
     @property
@@ -59,13 +67,6 @@ class Page:
 
     def __getitem__(self, name: str) -> Any:
         return self.inputs[name]
-
-
-def example_rows() -> list[list[str]]:
-    return [
-        [ex.title, "image → image" if ex.kind == "image-to-image" else "text → image"]
-        for ex in load_examples()
-    ]
 
 
 def _panel_fields(panel: str, inputs: dict[str, Any]) -> None:
@@ -78,12 +79,21 @@ def _panel_fields(panel: str, inputs: dict[str, Any]) -> None:
                 inputs[f.name] = f.component()
 
 
-def _compose(inputs: dict[str, Any]) -> tuple[gr.Button, gr.Button]:
+def _compose(inputs: dict[str, Any], backend_kind: str) -> dict[str, Any]:
+    parts: dict[str, Any] = {}
+    parts["link_note"] = gr.Markdown("", elem_id="link-note", visible=False)  # shown for a shared link
     _panel_fields("prompt", inputs)
     with gr.Row(elem_id="actions"):
-        generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=4)
-        stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", scale=1, min_width=90, visible=False)
-    return generate_btn, stop_btn
+        parts["generate_btn"] = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=4)
+        parts["stop_btn"] = gr.Button(
+            "Stop", variant="stop", elem_id="stop-btn", scale=1, min_width=90, visible=False
+        )
+    with gr.Row(elem_id="price-row"):
+        width, height, number = (F.field(n).value for n in ("width", "height", "number_results"))
+        parts["price"] = gr.Markdown(pricing.price_line(backend_kind, width, height, number), elem_id="price")
+        parts["share_btn"] = gr.Button("Copy link", size="sm", elem_id="share-btn", scale=0, min_width=100)
+    parts["share_note"] = gr.Markdown("", elem_id="share-note")
+    return parts
 
 
 def _results() -> dict[str, Any]:
@@ -139,15 +149,6 @@ def _results() -> dict[str, Any]:
 
 def _settings(inputs: dict[str, Any]) -> dict[str, Any]:
     parts: dict[str, Any] = {"panels": {}}
-    parts["examples"] = gr.Dataset(
-        label="Documented examples: one click fills the form and generates",
-        components=[gr.Textbox(visible=False), gr.Textbox(visible=False)],
-        headers=["Example", "Kind"],
-        samples=example_rows(),
-        type="index",
-        layout="table",
-        elem_id="examples-box",
-    )
     with gr.Group():
         parts["size_preset"] = gr.Dropdown(
             choices=list(presets.PRESET_CHOICES),
@@ -159,7 +160,7 @@ def _settings(inputs: dict[str, Any]) -> dict[str, Any]:
         _panel_fields("main", inputs)
     parts["grid_note"] = gr.Markdown("", elem_id="grid-note")
     for key, panel in F.PANELS.items():
-        if not panel.collapsed:
+        if not panel.collapsed or key == "key":  # the key panel sits at the top, by the badge
             continue
         with gr.Accordion(panel.title, open=False, elem_id=f"panel-{key}") as box:
             if key == "references":
@@ -169,15 +170,40 @@ def _settings(inputs: dict[str, Any]) -> dict[str, Any]:
     return parts
 
 
-def build_page(backend_kind: str, backend_label: str) -> Page:
+def _top(inputs: dict[str, Any], backend_kind: str, backend_label: str) -> gr.HTML:
+    """Title and pitch on the left; the backend badge and the key panel together on the right."""
+    with gr.Row(elem_id="top", equal_height=False):
+        gr.HTML(header_html(), elem_id="header")
+        with gr.Column(elem_id="backend-box", scale=0, min_width=0):
+            badge = gr.HTML(badge_html(backend_kind, backend_label), elem_id="badge-box")
+            panel = F.PANELS["key"]
+            with gr.Accordion(panel.title, open=False, elem_id="panel-key"):
+                gr.Markdown(key_help(backend_kind), elem_id="key-help")
+                _panel_fields("key", inputs)
+    return badge
+
+
+def build_page(backend_kind: str, backend_label: str, pictures: showcase.Pictures | None = None) -> Page:
     """Create the page's components inside the current ``gr.Blocks``."""
     inputs: dict[str, Any] = {}
-    header = gr.HTML(header_html(badge_html(backend_kind, backend_label)), elem_id="header")
+    header = _top(inputs, backend_kind, backend_label)
     with gr.Row(elem_id="workspace", equal_height=False):
         with gr.Column(elem_id="compose", min_width=0):
-            generate_btn, stop_btn = _compose(inputs)
+            compose = _compose(inputs, backend_kind)
         with gr.Column(elem_id="results", min_width=0):
+            # Shown (after the status line, see theme.CSS) when a run had a reference image.
+            before_after = gr.ImageSlider(
+                label="Before / after: drag the handle to compare the reference with the result",
+                type="filepath",
+                visible=False,
+                interactive=False,
+                max_height=900,
+                buttons=["fullscreen"],
+                elem_id="before-after",
+            )
             results = _results()
+            runs = history.build()
+            shown = showcase.build(backend_kind, pictures or showcase.Pictures())
         with gr.Column(elem_id="settings", min_width=0):
             settings = _settings(inputs)
     gr.Markdown(
@@ -195,10 +221,11 @@ def build_page(backend_kind: str, backend_label: str) -> Page:
         panels=settings["panels"],
         size_preset=settings["size_preset"],
         grid_note=settings["grid_note"],
-        examples=settings["examples"],
-        generate_btn=generate_btn,
-        stop_btn=stop_btn,
+        examples=shown.gallery,
         api_trigger=api_trigger,
         reference_note=settings["reference_note"],
+        before_after=before_after,
+        runs=runs,
+        **compose,
         **{k: v for k, v in results.items()},
     )

@@ -11,7 +11,10 @@ from ..settings import Settings
 from .events import CONCURRENCY, wire_events
 from .generate import GenerateHandler
 from .layout import build_page
-from .theme import CSS, NO_CLAMP_JS, badge_html, header_html, make_theme
+from .session import wire as wire_session
+from .showcase import Pictures
+from .showcase import wire as wire_showcase
+from .theme import CSS, NO_CLAMP_JS, badge_html, make_theme
 
 QUEUE_SIZE = 64
 MAX_FILE_SIZE = "20mb"
@@ -23,11 +26,15 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
 
     def badge_for(api_key: str | None) -> str:
         active = backend_for_key(settings, api_key) if api_key and api_key.strip() else backend
-        return header_html(badge_html(active.kind, active.label))
+        return badge_html(active.kind, active.label)
 
+    pictures = Pictures()
+    pictures.start()  # the showcase renders on its own thread while the server starts
     with gr.Blocks(title="GLM-Image · Runware", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
-        page = build_page(backend.kind, backend.label)
-        wire_events(page, handler, badge_for)
+        page = build_page(backend.kind, backend.label, pictures)
+        runs = wire_events(page, handler, badge_for)
+        wire_session(page, handler, runs, demo)
+        wire_showcase(demo, page.examples, pictures)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 

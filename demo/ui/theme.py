@@ -14,6 +14,8 @@ import gradio as gr
 
 from api_schema import limits
 
+from .style import PHONE_MAX_PX, SHOWCASE_CSS
+
 _FONTS = [
     "ui-sans-serif",
     "system-ui",
@@ -25,9 +27,6 @@ _FONTS = [
     "sans-serif",
 ]
 _MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-
-# Below this width the page is one column: prompt, Generate, the result, then settings.
-PHONE_MAX_PX = 899
 
 
 def make_theme() -> gr.themes.Base:
@@ -163,7 +162,7 @@ CSS = f"""
 /* The accent (indigo-600) reads well on white but not on the dark theme's slate. */
 .dark button[role="tab"][aria-selected="true"] {{ color: #a5b4fc !important; }}
 .hint a {{ color: inherit; text-decoration: underline; }}
-"""
+{SHOWCASE_CSS}"""
 
 # Gradio's slider clamps a typed number into range when the box loses focus, so a
 # typed 5000 would be sent as 2048 without a word. Stopping that blur before it reaches
@@ -180,13 +179,30 @@ document.addEventListener("blur", (event) => {
 """
 
 
-def header_html(badge_html: str) -> str:
+SIGNUP_URL = "https://my.runware.ai/signup"
+
+
+def header_html() -> str:
+    """The title and the one line a visitor needs: what GLM-Image is good at."""
     return (
-        '<div id="hero"><div>'
+        '<div id="hero">'
         f'<h1>GLM-Image <span class="model-id">{html.escape(limits.MODEL_ID)}</span></h1>'
-        "<p>Z.ai's open image model, strong at text inside images, on the Runware API: "
-        "text to image and image to image, with every API parameter in reach.</p>"
-        f"</div>{badge_html}</div>"
+        "<p>Z.ai's open image model writes the words you ask for <strong>inside the picture</strong> "
+        "(signs, labels, posters, maps) and <strong>edits a picture by instruction</strong>. "
+        "Put the text to draw in &quot;quotes&quot;.</p></div>"
+    )
+
+
+def key_help(backend_kind: str) -> str:
+    """What the key panel says: where a key comes from, and how to go back."""
+    back = (
+        "Clear the box to go back to the mock backend (no credits used)."
+        if backend_kind != "live"
+        else "Clear the box to go back to this Space's own key."
+    )
+    return (
+        f"No key yet? Get one at [my.runware.ai/signup]({SIGNUP_URL}). "
+        f"With a key, this browser session uses the live Runware API and that key's credits. {back}"
     )
 
 

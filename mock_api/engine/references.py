@@ -24,6 +24,7 @@ from api_schema import errors as E
 
 from ..config import MockConfig
 from ..images.references import check_picture, open_checked, standin_reference
+from ..images.signs import load_font
 from ..images.store import ImageStore, digest_of
 
 REFS_PARAM = "inputs.referenceImages"
@@ -44,15 +45,50 @@ def decode_inline(value: str, max_bytes: int) -> bytes:
         raise ValueError("is not valid base64") from None
 
 
+CARD_SIZE = (640, 480)
+_CARD_FILL, _CARD_INK = (118, 124, 134), (246, 247, 250)
+
+
+def _host_lines(host: str, per_line: int = 30) -> list[str]:
+    """A host name in lines of at most ``per_line`` characters, broken after dots."""
+    parts: list[str] = []
+    for label in host.replace(".", ".\0").split("\0"):
+        parts += [label[k : k + per_line] for k in range(0, len(label), per_line)]
+    lines = [""]
+    for part in parts:
+        if lines[-1] and len(lines[-1]) + len(part) > per_line:
+            lines.append("")
+        lines[-1] += part
+    return [line for line in lines if line]
+
+
 @lru_cache(maxsize=64)
 def placeholder_reference(url: str) -> bytes:
-    """A neutral grey card standing in for a reference URL the mock will not fetch."""
+    """A neutral card standing in for a reference URL the mock will not fetch: it names
+    the host, whole (wrapped and sized to fit), centred so that any frame shows all of it."""
     host = urlsplit(url).hostname or "unknown host"
-    img = Image.new("RGB", (512, 384), (128, 128, 128))
+    W, H = CARD_SIZE
+    img = Image.new("RGB", CARD_SIZE, _CARD_FILL)
     draw = ImageDraw.Draw(img)
-    draw.rectangle((8, 8, 503, 375), outline=(180, 180, 180), width=4)
-    draw.text((24, 170), f"reference: {host}", fill=(235, 235, 235))
-    draw.text((24, 196), "(not fetched by the mock)", fill=(210, 210, 210))
+    # No frame: a ruled border would read as content and push an edit's signs off it.
+    hosts = [(line, 30) for line in _host_lines(host)]
+    lines = [("Reference picture", 36), *hosts, ("not fetched by the mock", 24)]
+    room_w, room_h = W * 0.84, H * 0.8
+    # A long host wraps onto more lines: then every line shrinks alike until the block fits.
+    shrink = min(1.0, room_h / (sum(size * 1.3 for _, size in lines)))
+    sized = []
+    for text, size in lines:
+        size = max(8, int(size * shrink))
+        while size > 8 and load_font(size).getlength(text) > room_w:
+            size -= 1
+        sized.append((text, size))
+    gap = round(10 * shrink)
+    total = sum(size for _, size in sized) + gap * (len(sized) - 1)
+    y = (H - total) / 2
+    for i, (text, size) in enumerate(sized):
+        ink = _CARD_INK if 0 < i < len(sized) - 1 else (222, 225, 232)
+        draw.text((W / 2, y), text, font=load_font(size), fill=ink, anchor="ma")
+        y += size + gap
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()

@@ -13,7 +13,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from api_schema.examples import DOCUMENTED_REFERENCE_URLS
 
@@ -144,12 +144,27 @@ def load_reference(data: bytes, max_pixels: int = DEFAULTS.max_reference_pixels)
 
 # Two, like the renders that may run at once: more would keep pictures out of every budget.
 @lru_cache(maxsize=2)
-def reference_cover(data: bytes, width: int, height: int) -> Image.Image:
+def reference_fit(data: bytes, width: int, height: int) -> Image.Image:
+    """The reference whole at width x height: scaled to fit, over a blurred cover of itself.
+
+    An edit shows its whole base (a cropped one would hide what was there, and cut the
+    text of a stand-in card); where the aspect ratios differ, a blurred copy fills the rest.
+    """
     img = open_checked(data, MAX_PIXELS_ANY)  # checked against the config's limit when it came in
     if img.format == "JPEG":
         img.draft("RGB", (width, height))  # decode at a reduced scale when it still covers
     rgb = _to_rgb(img)
-    return ImageOps.fit(rgb, (width, height), Image.Resampling.BILINEAR)
+    size = (width, height)
+    front = ImageOps.contain(rgb, size, Image.Resampling.BILINEAR)
+    if front.size == size:
+        return front
+    # A wash of its colours, not a blurred copy: blurred words would read as content.
+    scale = 24 / max(width, height)
+    small = (max(2, round(width * scale)), max(2, round(height * scale)))
+    back = ImageOps.fit(rgb, small, Image.Resampling.BOX).filter(ImageFilter.GaussianBlur(1.5))
+    back = back.resize(size, Image.Resampling.BILINEAR)
+    back.paste(front, ((width - front.width) // 2, (height - front.height) // 2))
+    return back
 
 
 @lru_cache(maxsize=2)

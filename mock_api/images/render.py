@@ -26,7 +26,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from api_schema.limits import FORMAT_MIME, HEIGHT, MODEL_ID, OUTPUT_QUALITY, WIDTH
 from api_schema.quotes import quoted_strings
 
-from .references import reference_cover
+from .calm import calm_box
+from .references import reference_fit
 from .signs import (
     FLOOR_FONT,
     LINE_GAP,
@@ -200,7 +201,9 @@ def _draw_sign(img: Image.Image, sign: _Sign) -> None:
 def _draw_caption(img: Image.Image, spec: PreviewSpec, strip_h: int, accent: tuple[int, int, int]) -> None:
     W, H = img.size
     band = img.crop((0, H - strip_h, W, H))
-    img.paste(Image.blend(band, Image.new("RGB", band.size, (12, 14, 18)), 0.62), (0, H - strip_h))
+    # Over a reference the strip is nearly opaque: an earlier preview's caption must not show through.
+    shade = 0.62 if spec.reference is None else 0.9
+    img.paste(Image.blend(band, Image.new("RGB", band.size, (12, 14, 18)), shade), (0, H - strip_h))
     size = max(FLOOR_FONT, round(strip_h * 0.5))
     font = load_font(size)
     draw = ImageDraw.Draw(img)
@@ -242,6 +245,11 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
     margin = max(4, round(short * 0.06))
     gap = max(3, round(margin * 0.6))
     box = (margin, margin, W - margin, H - strip_h - margin)
+    base_ref = None
+    if spec.reference is not None:
+        # An edit adds to its base: the signs go in its calmest band, not over what it shows.
+        base_ref = reference_fit(bytes(spec.reference), W, H)
+        box = calm_box(base_ref, box)
     box_w, box_h = box[2] - box[0], box[3] - box[1]
     texts = quoted_strings(spec.prompt)
     # Signs are the point of the picture; an excerpt is only a note, and over a
@@ -284,7 +292,8 @@ def render_preview(spec: PreviewSpec) -> Image.Image:
     else:
         # The reference stays the visible base; a light wash ties it to the palette.
         wash = base.resize((W, H), Image.Resampling.BILINEAR)
-        img = Image.blend(reference_cover(bytes(spec.reference), W, H), wash, 0.18)
+        assert base_ref is not None
+        img = Image.blend(base_ref, wash, 0.18)
         img.paste((0, 0, 0), (0, 0, W, H), shadows.resize((W, H), Image.Resampling.BILINEAR))
     for sign in signs:
         _draw_sign(img, sign)

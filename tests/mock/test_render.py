@@ -10,13 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, load_examples
 from api_schema.quotes import quoted_strings
 from mock_api.config import DEFAULTS
+from mock_api.engine.references import CARD_SIZE, placeholder_reference
 from mock_api.images import signs
-from mock_api.images.references import MAX_REFERENCE_SIDE, load_reference, standin_reference
+from mock_api.images.calm import calm_box
+from mock_api.images.references import MAX_REFERENCE_SIDE, load_reference, reference_fit, standin_reference
 from mock_api.images.render import PreviewSpec, encode_image, render_bytes, render_preview
 from mock_api.images.signs import drawable
 
@@ -415,3 +417,76 @@ def test_documented_image_to_image_examples_render_over_their_standins() -> None
             ex.request["positivePrompt"], ex.request["width"], ex.request["height"], 1, reference=ref
         )
         assert _decode(render_bytes(spec, "JPG", 90)).size == (ex.request["width"], ex.request["height"])
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def _ink_box(
+    img: Image.Image, ground: tuple[int, int, int], tolerance: int = 40
+) -> tuple[int, int, int, int]:
+    """The bounding box of the pixels that differ from ``ground`` (the text on a card)."""
+    mask = Image.new("RGB", img.size, ground)
+    diff = (
+        ImageChops.difference(img.convert("RGB"), mask)
+        .convert("L")
+        .point(lambda p: 255 if p > tolerance else 0)
+    )
+    box = diff.getbbox()
+    assert box is not None
+    return box
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["example.com", "images.example-photo-hosting-service.com", ".".join(["a" * 63] * 3) + ".example"],
+)
+def test_the_placeholder_card_shows_its_whole_text_inside_the_card(host: str) -> None:
+    card = _decode(placeholder_reference(f"https://{host}/picture.jpg"))
+    assert card.size == CARD_SIZE
+    x0, y0, x1, y1 = _ink_box(card, card.getpixel((0, 0)))
+    assert x0 > 0 and x1 < card.width and y0 > 0 and y1 < card.height  # nothing cut at the edges
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1024, 768), (512, 512), (2048, 128), (128, 2048), (768, 1024)]
+)
+def test_a_url_reference_card_is_drawn_whole_and_no_sign_covers_its_text(width: int, height: int) -> None:
+    card_bytes = placeholder_reference("https://images.example-photo-hosting-service.com/p.jpg")
+    card = _decode(card_bytes)
+    base = reference_fit(card_bytes, width, height)
+    # The card is contained (never cropped): scaled to fit and centred, its text box with it.
+    scale = min(width / card.width, height / card.height)
+    left, top = (width - round(card.width * scale)) // 2, (height - round(card.height * scale)) // 2
+    tx0, ty0, tx1, ty1 = _ink_box(card, card.getpixel((0, 0)))
+    text = (left + tx0 * scale, top + ty0 * scale, left + tx1 * scale, top + ty1 * scale)
+    assert text[0] >= 0 and text[2] <= width and text[1] >= 0 and text[3] <= height
+    margin = max(4, round(min(width, height) * 0.06))
+    band = calm_box(base, (margin, margin, width - margin, height - margin - 12))
+    assert not _overlaps(band, tuple(round(v) for v in text)), (band, text)
+
+
+def test_a_chained_edit_adds_its_signs_beside_the_old_ones() -> None:
+    # Three steps: each step's signs go where the picture is calm, so every earlier sign
+    # stays uncovered (the old renderer pasted the new plaque over the old one).
+    step1 = render_preview(PreviewSpec('A shop with a sign that reads "STEP ONE"', 1024, 768, seed=5))
+    old_sign = _ink_box(step1.crop((0, 0, 1024, 700)), step1.getpixel((60, 60)), tolerance=90)
+    data = encode_image(step1, "PNG", 95)
+    step2 = render_preview(PreviewSpec('Add a card that reads "STEP TWO"', 1024, 768, seed=6, reference=data))
+    margin = round(768 * 0.06)
+    band = calm_box(reference_fit(data, 1024, 768), (margin, margin, 1024 - margin, 768 - 44 - margin))
+    assert not _overlaps(band, old_sign), (band, old_sign)
+    # Outside the new band the picture is the base under a light wash: the old sign is still there.
+    x0, y0, x1, y1 = old_sign
+    before, after = step1.crop(old_sign), step2.crop(old_sign)
+    assert ImageStat.Stat(ImageChops.difference(before, after)).mean[0] < 40, (x0, y0, x1, y1)
+
+
+def test_an_edit_of_a_flat_picture_still_gets_large_signs() -> None:
+    flat = _png(1024, 768, (200, 200, 200))
+    band = calm_box(reference_fit(flat, 1024, 768), (40, 40, 984, 688))
+    assert (band[2] - band[0]) * (band[3] - band[1]) >= 0.45 * 944 * 648

@@ -1,9 +1,10 @@
 """The UI in real Chromium (Debian's /usr/bin/chromium) through Playwright.
 
-One launched app and one browser per module; every wait is for an element or a state,
-bounded at ~30 s. The page is found the way a visitor finds it: by labels, roles and
-text. Screenshots of the key states, at 1440 px and 390 px, light and dark, go to
-tests/artifacts/ (git-ignored).
+One launched app and one browser per module (tests/ui/conftest.py); every wait is for
+an element or a state, bounded at ~30 s. The page is found the way a visitor finds it:
+by labels, roles and text (the helpers are in tests/support/browser.py). Screenshots
+of the key states, at 1440 px and 390 px, light and dark, go to tests/artifacts/
+(git-ignored).
 """
 
 from __future__ import annotations
@@ -13,25 +14,35 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 
 from api_schema import load_examples
 from demo.ui import presets
-from mock_api.testing import CHROMIUM, CHROMIUM_ARGS, ROOT, spawn_mock
-from tests.support.page_checks import CONTRAST_JS, OVERFLOW_JS, WHOLE_IMAGES_JS
+from mock_api.testing import CHROMIUM, spawn_mock
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    UUID,
+    check_page,
+    close_panel,
+    copy_code,
+    expect,
+    fetch,
+    generate_button,
+    open_panel,
+    request_sent,
+    rows,
+    run,
+    set_number,
+    shot,
+    status,
+)
 from tests.support.receiver import run_receiver
 from tests.support.snippets import run_curl, run_python
-
-ARTIFACTS = ROOT / "tests" / "artifacts"
-TIMEOUT_MS = 30_000
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,153 +52,6 @@ pytestmark = [
         reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
     ),
 ]
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-# page.set_default_timeout does not reach expect(), whose default is 5 s: too short on a
-# busy 2-core machine.
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def open_page(browser, app_url: str):
-    """open_page(viewport, theme) -> a fresh page (own context: own session) on the app."""
-    contexts = []
-
-    def _open(viewport: dict[str, int] = DESKTOP, theme: str = "light"):
-        context = browser.new_context(viewport=viewport, permissions=["clipboard-read", "clipboard-write"])
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app_url + ("/?__theme=dark" if theme == "dark" else "/"), wait_until="domcontentloaded")
-        expect(page.get_by_role("button", name="Generate", exact=True)).to_be_visible()
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(open_page):
-    return open_page()
-
-
-@pytest.fixture
-def phone(open_page):
-    return open_page(PHONE)
-
-
-SETTLED_JS = """() => document.getAnimations().every(
-    a => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)"""
-
-
-def shot(page, name: str, full_page: bool = True) -> Path:
-    """A screenshot once finite animations (toasts sliding in) have settled."""
-    with contextlib.suppress(sync_api.TimeoutError):
-        page.wait_for_function(SETTLED_JS, timeout=5_000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
-
-
-# --- what a visitor does ----------------------------------------------------------
-
-
-def generate_button(page):
-    return page.get_by_role("button", name="Generate", exact=True)
-
-
-def status(page):
-    return page.locator("#status")
-
-
-def set_number(page, label: str, value: object) -> None:
-    """Type into a slider's number box, as a visitor does, and leave the box."""
-    box = page.get_by_label(f"number input for {label}")
-    box.fill(str(value))
-    box.press("Tab")
-
-
-def open_panel(page, title: str) -> None:
-    header = page.get_by_role("button", name=title)
-    if "open" not in (header.get_attribute("class") or ""):
-        header.click()
-
-
-def close_panel(page, title: str) -> None:
-    header = page.get_by_role("button", name=title)
-    if "open" in (header.get_attribute("class") or ""):
-        header.click()
-
-
-# Notes whether the status line showed a run starting, however briefly (a quick run may
-# go from "Done" to "Done" between two polls of expect()).
-WATCH_STATUS_JS = """() => {
-  const el = document.querySelector('#status');
-  window.__started = false;
-  if (window.__watch) window.__watch.disconnect();
-  window.__watch = new MutationObserver(() => {
-    if (/Generating|Sending/.test(el.innerText)) window.__started = true;
-  });
-  window.__watch.observe(el, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def run(page, count: int = 1) -> None:
-    """Press Generate and wait until this run's ``count`` results are shown."""
-    page.evaluate(WATCH_STATUS_JS)
-    generate_button(page).click()
-    page.wait_for_function("() => window.__started")
-    expect(status(page)).to_contain_text("Done")
-    expect(page.locator("#results-gallery img")).to_have_count(count)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#results-gallery img')]"
-        ".every(i => i.complete && i.naturalWidth)"
-    )
-
-
-def rows(page) -> list[list[str]]:
-    """The result table, one list of cells per image (#, seed, imageUUID, cost, [NSFW,] file)."""
-    return [text.split("\n") for text in page.locator("#result-table .virtual-row").all_inner_texts()]
-
-
-def copy_code(page, tab: str) -> str:
-    """Open the Developer tab and copy its code with the copy button, as a visitor would."""
-    open_panel(page, "Developer: request, response and code")
-    page.get_by_role("tab", name=tab, exact=True).click()
-    page.locator("#developer").get_by_role("button", name="Copy").locator("visible=true").first.click()
-    return page.evaluate("navigator.clipboard.readText()")
-
-
-def request_sent(page) -> dict:
-    return json.loads(copy_code(page, "Request"))
-
-
-def check_page(page, name: str) -> None:
-    """No horizontal overflow, every result whole, every text at least 4.5:1."""
-    assert page.evaluate(OVERFLOW_JS) == [], name
-    assert page.evaluate(WHOLE_IMAGES_JS, "#results-gallery") == [], name
-    assert page.evaluate(CONTRAST_JS, 4.5) == [], name
-
-
-def fetch(url: str) -> bytes:
-    with httpx.Client(timeout=30, trust_env=False) as http:
-        resp = http.get(url)
-    resp.raise_for_status()
-    return resp.content
-
 
 # --- every control, at both widths and in both themes --------------------------------
 
@@ -201,8 +65,8 @@ def test_every_control_works(open_page, viewport, theme):
     name = f"{viewport['width']}-{theme}"
     page = open_page(viewport, theme)
     expect(page.locator("#backend-badge")).to_contain_text("Mock backend: preview images, no credits used")
-    for example in load_examples():
-        expect(page.get_by_text(example.title, exact=True)).to_be_visible()
+    for example in load_examples():  # the showcase captions each picture with its title
+        expect(page.locator("#showcase-gallery").get_by_text(example.title)).to_be_visible()
     check_page(page, name)
     shot(page, f"{name}-01-initial")
 
@@ -360,7 +224,7 @@ def test_use_as_reference_with_several_results_asks_for_a_selection(page):
     expect(page.locator(".toast-body")).to_have_count(0)  # words, not a bare red "Error"
     page.get_by_role("button", name="Thumbnail 2 of 2").click()
     expect(info).to_contain_text("Selected image 2 of 2")
-    with contextlib.suppress(sync_api.Error):
+    with contextlib.suppress(PlaywrightError):
         page.keyboard.press("Escape")  # leave the enlarged preview
     page.get_by_role("button", name="Use as reference").click()
     expect(page.locator("#reference-note")).to_contain_text(f"image 2 of the last run ({rows(page)[1][2]})")
@@ -478,7 +342,7 @@ def test_a_backend_error_shows_runware_code_and_message(page):
 def test_an_example_click_fills_the_form_and_generates(page):
     example = next(e for e in load_examples() if e.kind == "image-to-image")
     documented = example.response["data"][0]
-    page.get_by_text(example.title, exact=True).click()
+    page.locator("#showcase-gallery").get_by_text(example.title).click()
     expect(page.get_by_label("Prompt")).to_have_value(example.request["positivePrompt"])
     expect(page.get_by_label("Reference URLs or imageUUIDs")).to_have_value(
         example.request["inputs"]["referenceImages"][0]
