@@ -8,9 +8,11 @@ import gradio as gr
 
 from ..backend import Backend, backend_for_key, make_backend
 from ..settings import Settings
+from ..textcheck import TextChecker
 from .events import CONCURRENCY, wire_events
 from .generate import GenerateHandler
 from .layout import build_page
+from .text_check import TextCheckView
 from .theme import CSS, NO_CLAMP_JS, badge_html, header_html, make_theme
 
 QUEUE_SIZE = 64
@@ -20,6 +22,7 @@ MAX_FILE_SIZE = "20mb"
 def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
     backend = backend or make_backend(settings)
     handler = GenerateHandler(settings, backend)
+    text = TextCheckView(TextChecker.from_settings(settings))
 
     def badge_for(api_key: str | None) -> str:
         active = backend_for_key(settings, api_key) if api_key and api_key.strip() else backend
@@ -27,7 +30,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
 
     with gr.Blocks(title="GLM-Image · Runware", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
         page = build_page(backend.kind, backend.label)
-        wire_events(page, handler, badge_for)
+        wire_events(page, handler, badge_for, text)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 
