@@ -1,4 +1,4 @@
-"""The whole page: ``build_ui(settings, backend)`` and what ``launch()`` needs with it."""
+"""The whole page: ``build_ui(settings, backend, mcp=...)`` and what ``launch()`` needs with it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..textcheck import TextChecker
 from .events import CONCURRENCY, wire_events
 from .generate import GenerateHandler
 from .layout import build_page
+from .mcp import add_mcp_tool
 from .text_check import TextCheckView
 from .theme import CSS, NO_CLAMP_JS, badge_html, header_html, make_theme
 
@@ -19,7 +20,9 @@ QUEUE_SIZE = 64
 MAX_FILE_SIZE = "20mb"
 
 
-def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
+def build_ui(settings: Settings, backend: Backend | None = None, *, mcp: bool = False) -> gr.Blocks:
+    """The page and its events. ``mcp``: also the one MCP tool, ``generate_image`` (launch
+    with ``mcp_server=True``); ``/generate`` stays public and is not a tool."""
     backend = backend or make_backend(settings)
     handler = GenerateHandler(settings, backend)
     text = TextCheckView(TextChecker.from_settings(settings))
@@ -31,6 +34,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
     with gr.Blocks(title="GLM-Image · Runware", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
         page = build_page(backend.kind, backend.label)
         wire_events(page, handler, badge_for, text)
+        if mcp:
+            add_mcp_tool(handler, text)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 
