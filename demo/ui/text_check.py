@@ -31,7 +31,7 @@ COLUMN_WIDTHS = ["9%", "29%", "29%", "19%", "14%"]
 
 
 def _line(text: str, run: RunCheck | None = None) -> str:
-    """A summary as the page shows it: "**Text check:** ✗ 5 of 6 strings written correctly"."""
+    """A summary as the page shows it: "**Text check: ✗** 5 of 6 strings written correctly"."""
     rest = text.removeprefix(PREFIX).strip()
     if run is not None and run.total:
         return f"**{PREFIX} {OK_MARK if run.passed == run.total else MISS_MARK}** {rest}"
