@@ -4,13 +4,12 @@
 
 Serves on 127.0.0.1:7860; GRADIO_SERVER_NAME and GRADIO_SERVER_PORT override (a
 Hugging Face Space sets the name to 0.0.0.0). With no RUNWARE_API_KEY the mock backend
-runs inside this process. GLM_IMAGE_MCP=1 also serves the MCP endpoint (needs
-``gradio[mcp]``).
+runs inside this process. GLM_IMAGE_MCP=1 also serves the MCP endpoint with one tool,
+``generate_image`` (needs ``gradio[mcp]``, in requirements.txt).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 
@@ -38,13 +37,16 @@ def main() -> int:
         return 2
 
     mcp = _flag("GLM_IMAGE_MCP")
-    if mcp and importlib.util.find_spec("mcp") is None:
-        print("error: GLM_IMAGE_MCP=1 needs the MCP extra: pip install 'gradio[mcp]'", file=sys.stderr)
-        return 2
+    if mcp:
+        try:
+            import mcp as _  # noqa: F401  (what Gradio's MCP server needs)
+        except ImportError:
+            print("error: GLM_IMAGE_MCP=1 needs the MCP extra: pip install 'gradio[mcp]'", file=sys.stderr)
+            return 2
 
     from demo.ui import build_ui, launch_kwargs
 
-    demo = build_ui(settings, backend)
+    demo = build_ui(settings, backend, mcp=mcp)
     # Say which backend is active, never the key.
     where = "in-process mock" if getattr(backend, "in_process", False) else backend.base_url
     print(f"GLM-Image demo: {backend.label} ({where})", flush=True)

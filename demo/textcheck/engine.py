@@ -41,7 +41,9 @@ class OcrUnavailable(RuntimeError):
     """The OCR cannot run here; the message says why."""
 
 
-ImageInput = bytes | Image.Image
+# Bytes, a PIL image, or the path of a picture file (opened on the worker thread, so a
+# caller on an event loop does not read the file itself).
+ImageInput = bytes | Image.Image | Path
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,12 @@ class Line:
 
 
 def to_rgb(image: ImageInput) -> Image.Image:
-    """Decode bytes (or take a PIL image) as RGB, refusing huge or broken pictures."""
+    """Decode bytes or a file (or take a PIL image) as RGB, refusing huge or broken pictures."""
     if isinstance(image, Image.Image):
         img = image
-    elif isinstance(image, (bytes, bytearray, memoryview)):
+    elif isinstance(image, (bytes, bytearray, memoryview, Path)):
         try:
-            img = Image.open(io.BytesIO(bytes(image)))
+            img = Image.open(io.BytesIO(image.read_bytes() if isinstance(image, Path) else bytes(image)))
         except Exception as exc:
             raise OcrUnavailable(f"the image could not be read ({type(exc).__name__})") from None
     else:

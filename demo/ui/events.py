@@ -4,7 +4,9 @@ stop, select, use as reference, presets, examples, the key badge.
 Two events run a generation. The browser's (private) streams a view per image so
 results appear as they finish; the public ``/generate`` returns only the final view,
 one file per image (re-sending the whole gallery on every partial result made a
-gradio_client call ten times slower). Both run ``GenerateHandler.run``.
+gradio_client call ten times slower). Both run ``GenerateHandler.run``. In the browser
+the text check is a follow-up event of its own (``text_check``); ``/generate`` checks
+before it answers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from . import fields as F
 from . import presets
 from .generate import GenerateHandler, View, public_base, to_json
 from .layout import NOTHING_SELECTED, READY, Page
+from .text_check import TextCheckView, pending_job
 
 CONCURRENCY = 8  # generation is I/O-bound: the backend does the work
 
@@ -55,7 +58,8 @@ def _split(args: tuple[Any, ...]) -> tuple[dict[str, Any], Any]:
 
 
 def api_outputs(view: View) -> tuple[Any, ...]:
-    """The public /generate outputs: gallery, table, request, response, curl, python, status, seed."""
+    """The public /generate outputs but the text check: gallery, table, request, response,
+    curl, python, status, seed."""
     return (
         view.gallery(),
         view.table(),
@@ -81,13 +85,14 @@ class _Changes:
         return value
 
 
-def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[Any]:
+def wire_events(page: Page, handler: GenerateHandler, badge_for: Any, text: TextCheckView) -> list[Any]:
     """Attach every event; call inside the ``gr.Blocks`` that holds ``page``.
 
     Returns the events that run a generation (to chain on, or cancel)."""
     uuids = gr.State([])  # imageUUIDs of the results on the page, in order
     selected = gr.State(None)  # index of the selected result, or None
     expected = gr.State(0)  # images the running generation asked for
+    pending = gr.State(None)  # the finished run's text check, for the follow-up event
     page.states.update(uuids=uuids, selected=selected, expected=expected)
     inputs = page.input_list
     seed_box = page["seed"]
@@ -101,6 +106,14 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[An
             _, table, req, resp, curl, python, status, seed = api_outputs(view)
             # Randomize off: the seed box keeps what the visitor typed.
             seed_out = seed if randomize and seed else gr.skip()
+            # A new run clears the last run's text check (a late answer finds it cleared);
+            # the final view also says what the follow-up event will read. (Not in a yield
+            # of its own: a last yield of skips lost the final view's gallery and buttons in
+            # Chromium about one run in ten.)
+            text_line, text_table = text.cleared() if first else (gr.skip(), gr.skip())
+            job = None if first else gr.skip()
+            if view.finished:
+                text_line, job = text.started(view), pending_job(view) if text.enabled else None
             yield (
                 _gallery(view),
                 table,
@@ -110,22 +123,30 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[An
                 changed("python", python),
                 status,
                 seed_out,
+                text_table,
                 view.uuids,
                 None if first else gr.skip(),
                 NOTHING_SELECTED if first else gr.skip(),
                 view.expected,
                 gr.Button(interactive=not view.running),
                 gr.Button(visible=view.running),
+                text_line,
+                job,
             )
             first = False
 
     async def generate(*args: Any) -> tuple[Any, ...]:
         values, request = _split(args)
         views = [view async for view in handler.run(values, public_base(request))]
-        return api_outputs(views[-1])
+        checked = await text.check_view(views[-1])
+        return (*api_outputs(views[-1]), checked.table())
 
     F.with_signature(stream, _REQUEST)
     F.with_signature(generate, _REQUEST)
+    # Gradio serves every public endpoint as an MCP tool unless its function is marked as
+    # another kind (the attribute gr.mcp.resource and gr.mcp.prompt set): /generate's twenty
+    # form fields are for programs; an agent gets generate_image (demo/ui/mcp.py).
+    generate._mcp_type = "api"  # type: ignore[attr-defined]
 
     api_out = [
         page.gallery,
@@ -136,8 +157,19 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[An
         page.python,
         page.status,
         seed_box,
+        page.text_table,
     ]
-    browser_out = [*api_out, uuids, selected, page.selected_info, expected, page.generate_btn, page.stop_btn]
+    browser_out = [
+        *api_out,
+        uuids,
+        selected,
+        page.selected_info,
+        expected,
+        page.generate_btn,
+        page.stop_btn,
+        page.text_line,
+        pending,
+    ]
     run: dict[str, Any] = {
         "fn": stream,
         "inputs": inputs,
@@ -156,7 +188,9 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[An
         outputs=api_out,
         validator=handler.validate,
         api_name="generate",
-        api_description="Generate images with GLM-Image; answers once, with one file per image.",
+        api_description=(
+            "Generate images with GLM-Image; answers once, with one file per image and the text check."
+        ),
         concurrency_limit=CONCURRENCY,
         concurrency_id="generate",
     )
@@ -177,12 +211,33 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any) -> list[An
         queue=False,
     )
     runs.append(fill.then(**run))
+    # The text check follows a run that finished; its reads are bounded by the OCR pool.
+    checks = [
+        r.success(
+            text.follow_up,
+            inputs=pending,
+            outputs=[page.text_line, page.text_table],
+            show_progress="hidden",
+            concurrency_limit=CONCURRENCY,
+            concurrency_id="text-check",
+            api_visibility="private",
+        )
+        for r in runs
+    ]
+    # A new run cancels a check still reading the last one.
+    gr.on(
+        [page.generate_btn.click, page["positive_prompt"].submit, page.examples.click],
+        None,
+        cancels=checks,
+        api_visibility="private",
+        queue=False,
+    )
 
     page.stop_btn.click(
         stopped,
         inputs=[uuids, expected],
         outputs=[page.status, page.generate_btn, page.stop_btn],
-        cancels=runs,
+        cancels=runs + checks,
         api_visibility="private",
         queue=False,
     )

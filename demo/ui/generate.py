@@ -117,6 +117,7 @@ class View:
     curl: str = ""
     python: str = ""
     running: bool = True
+    finished: bool = False  # the last view of a run that succeeded (its images are final)
 
     @property
     def seed(self) -> str:
@@ -221,7 +222,9 @@ class GenerateHandler:
         arrived: dict[int, ImageResult] = {}
         queue: asyncio.Queue[ImageResult] = asyncio.Queue()
 
-        def snapshot(status: str, *, response: Any = None, running: bool = True) -> View:
+        def snapshot(
+            status: str, *, response: Any = None, running: bool = True, finished: bool = False
+        ) -> View:
             ordered = [arrived[i] for i in sorted(arrived)]
             return View(
                 status,
@@ -233,6 +236,7 @@ class GenerateHandler:
                 curl=view.curl,
                 python=view.python,
                 running=running,
+                finished=finished,
             )
 
         try:
@@ -291,7 +295,7 @@ class GenerateHandler:
                 result.save(out_dir)
             arrived[result.index] = result
         summary = _summary(generation.request, generation.images, time.monotonic() - started, backend)
-        yield snapshot(summary, response=generation.response, running=False)
+        yield snapshot(summary, response=generation.response, running=False, finished=True)
 
 
 def _with_full_uploads(wire: dict[str, Any], files: list[str], typed: int) -> dict[str, Any]:

@@ -5,8 +5,8 @@ they stack as compose, results, settings, so the result appears right under
 Generate; from ~900 px the results take the right-hand column. The form's inputs
 come from the field table, panel by panel; this module only places them.
 
-Room left for what comes next: a per-result text check (a line and a table) goes
-under the result table in ``_results``; the Developer accordion holds the raw JSON
+Under the result table sits the text check (a line and a table, hidden until a run
+has something to say, see ``text_check``); the Developer accordion holds the raw JSON
 and snippets, and can take more tabs. Around the results sit the edit's before/after
 slider, this session's runs (``history``) and the showcase of the documented examples
 (``showcase``); the badge and the key panel share the top row.
@@ -24,6 +24,7 @@ from api_schema import limits
 from . import fields as F
 from . import history, presets, pricing, showcase
 from .form import RESULT_HEADERS
+from .text_check import COLUMN_WIDTHS, PAGE_HEADERS
 from .theme import badge_html, header_html, key_help
 
 READY = "Ready. Write a prompt or pick an example, then press **Generate**."
@@ -49,6 +50,8 @@ class Page:
     use_ref_btn: gr.Button
     reference_note: gr.Markdown
     table: gr.Dataframe
+    text_line: gr.Markdown
+    text_table: gr.Dataframe
     request_json: gr.Code
     response_json: gr.Code
     curl: gr.Code
@@ -121,6 +124,17 @@ def _results() -> dict[str, Any]:
         interactive=False,
         wrap=False,  # on a phone the table scrolls inside its own box
         elem_id="result-table",
+    )
+    parts["text_line"] = gr.Markdown("", visible=False, elem_id="text-check")
+    parts["text_table"] = gr.Dataframe(
+        headers=PAGE_HEADERS,
+        value=None,
+        label="Quoted text, as read back from each image",
+        interactive=False,
+        wrap=True,
+        column_widths=COLUMN_WIDTHS,
+        visible=False,
+        elem_id="text-check-table",
     )
     developer = gr.Accordion("Developer: request, response and code", open=False, elem_id="developer")
     with developer, gr.Tabs():

@@ -1,4 +1,4 @@
-"""The whole page: ``build_ui(settings, backend)`` and what ``launch()`` needs with it."""
+"""The whole page: ``build_ui(settings, backend, mcp=...)`` and what ``launch()`` needs with it."""
 
 from __future__ import annotations
 
@@ -8,21 +8,27 @@ import gradio as gr
 
 from ..backend import Backend, backend_for_key, make_backend
 from ..settings import Settings
+from ..textcheck import TextChecker
 from .events import CONCURRENCY, wire_events
 from .generate import GenerateHandler
 from .layout import build_page
+from .mcp import add_mcp_tool
 from .session import wire as wire_session
 from .showcase import Pictures
 from .showcase import wire as wire_showcase
+from .text_check import TextCheckView
 from .theme import CSS, NO_CLAMP_JS, badge_html, make_theme
 
 QUEUE_SIZE = 64
 MAX_FILE_SIZE = "20mb"
 
 
-def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
+def build_ui(settings: Settings, backend: Backend | None = None, *, mcp: bool = False) -> gr.Blocks:
+    """The page and its events. ``mcp``: also the one MCP tool, ``generate_image`` (launch
+    with ``mcp_server=True``); ``/generate`` stays public and is not a tool."""
     backend = backend or make_backend(settings)
     handler = GenerateHandler(settings, backend)
+    text = TextCheckView(TextChecker.from_settings(settings))
 
     def badge_for(api_key: str | None) -> str:
         active = backend_for_key(settings, api_key) if api_key and api_key.strip() else backend
@@ -32,9 +38,11 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> gr.Blocks:
     pictures.start()  # the showcase renders on its own thread while the server starts
     with gr.Blocks(title="GLM-Image · Runware", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
         page = build_page(backend.kind, backend.label, pictures)
-        runs = wire_events(page, handler, badge_for)
+        runs = wire_events(page, handler, badge_for, text)
         wire_session(page, handler, runs, demo)
         wire_showcase(demo, page.examples, pictures)
+        if mcp:
+            add_mcp_tool(handler, text)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 

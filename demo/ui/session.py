@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from . import fields as F
-from . import history, links, presets, pricing
+from . import history, links, presets, pricing, text_check
 from .events import columns_for
 from .form import field_errors
 from .generate import GenerateHandler
@@ -128,6 +128,8 @@ def _wire_history(page: Page, handler: GenerateHandler, runs: list[Any]) -> None
         page.states["uuids"],
         page.states["selected"],
         page.before_after,
+        page.text_line,
+        page.text_table,
     ]
 
     def restore(past: history.History, evt: gr.SelectData) -> tuple[Any, ...]:
@@ -181,4 +183,6 @@ def restored(run: history.Run) -> tuple[Any, ...]:
         list(run.uuids),
         None,
         history.slider_update(run.before_after),
+        # The check on the page belongs to the latest run, not this one: hidden, not mixed.
+        *text_check.cleared(),
     )

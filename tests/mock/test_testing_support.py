@@ -19,15 +19,9 @@ from api_schema import limits
 from demo.client import RunwareClient
 from mock_api import MockConfig
 from mock_api.testing import ROOT, quiet_env, runware_respx, task
-
-SNIPPET = re.compile(r"<!-- snippet: (?P<name>[\w-]+) -->\n```python\n(?P<code>.*?)```", re.S)
-
+from tests.support.snippets import readme_snippets
 
 PLUGIN = "mock_api.testing.plugin"
-
-
-def readme_snippets() -> dict[str, str]:
-    return {m["name"]: m["code"] for m in SNIPPET.finditer((ROOT / "README.md").read_text(encoding="utf-8"))}
 
 
 def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

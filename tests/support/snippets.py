@@ -1,4 +1,5 @@
-"""Run the page's copyable snippets as a user would paste them: bash for curl, Python for httpx.
+"""Run the page's copyable snippets as a user would paste them: bash for curl, Python for httpx;
+and find README's named snippets (``<!-- snippet: name -->`` before a python block).
 
 ``endpoint`` points a snippet at another backend than the one it names (the same text
 with the URL swapped). Every run is bounded in time and sends only to loopback.
@@ -12,9 +13,16 @@ import subprocess
 import sys
 from typing import Any
 
-from mock_api.testing import quiet_env
+from mock_api.testing import ROOT, quiet_env
 
 RUN_TIMEOUT_S = 120
+README_SNIPPET = re.compile(r"<!-- snippet: (?P<name>[\w-]+) -->\n```python\n(?P<code>.*?)```", re.S)
+
+
+def readme_snippets() -> dict[str, str]:
+    """README's named Python snippets, as printed: name -> code."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return {m["name"]: m["code"] for m in README_SNIPPET.finditer(text)}
 
 
 def _retarget(snippet: str, endpoint: str | None) -> str:

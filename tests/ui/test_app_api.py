@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import subprocess
@@ -19,6 +18,7 @@ from PIL import Image
 
 from api_schema import DOCUMENTED_REFERENCE_URLS, limits, load_examples
 from demo.ui import fields
+from mock_api.images.signs import fallback_font_path
 from mock_api.testing import spawn_mock
 from tests.support.appserver import ROOT, app_env, free_port, run_app
 from tests.support.receiver import run_receiver
@@ -49,7 +49,9 @@ DEFAULTS = {
     "upload_endpoint": "",
     "api_key": "",
 }
-OUTPUTS = ("gallery", "table", "request", "response", "curl", "python", "status", "seed")
+OUTPUTS = ("gallery", "table", "request", "response", "curl", "python", "status", "seed", "text_check")
+# A Latin and a Chinese quoted string, at a size the OCR still reads in the mock's previews.
+BILINGUAL = 'A tea shop sign that reads "OPEN DAILY" above a banner "欢迎光临"'
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,8 @@ def generate(client: Client, **overrides) -> dict:
     values = client.predict(**{**DEFAULTS, **overrides}, api_name="/generate")
     out = dict(zip(OUTPUTS, values, strict=True))
     out["rows"] = [dict(zip(out["table"]["headers"], row, strict=True)) for row in out["table"]["data"]]
+    checks = out["text_check"]
+    out["checks"] = [dict(zip(checks["headers"], row, strict=True)) for row in checks["data"]]
     out["request"] = json.loads(out["request"])
     out["response"] = json.loads(out["response"])
     return out
@@ -120,6 +124,24 @@ def test_generate_returns_an_image_in_the_requested_format_with_its_metadata(cli
     assert out["request"]["includeCost"] is True and "apiKey" not in out["request"]
     assert out["seed"] == "1234"
     assert "1 image" in out["status"]
+
+
+def test_generate_returns_the_text_check_of_every_image(client: Client):
+    """One row per quoted string per image, checked before /generate answers."""
+    if fallback_font_path() is None:
+        pytest.skip("no CJK font for the mock's previews (apt-get install fonts-wqy-zenhei)")
+    out = generate(client, positive_prompt=BILINGUAL, number_results=2, width=512, height=384)
+    assert out["text_check"]["headers"] == ["image", "asked for", "read", "score", "ok"]
+    assert [(r["image"], r["asked for"], r["ok"]) for r in out["checks"]] == [
+        (1, "OPEN DAILY", "✓"),
+        (1, "欢迎光临", "✓"),
+        (2, "OPEN DAILY", "✓"),
+        (2, "欢迎光临", "✓"),
+    ]
+    assert all(isinstance(r["score"], int) and r["score"] >= 90 for r in out["checks"])
+    assert [r["read"] for r in out["checks"]][1] == "欢迎光临"
+    # A prompt that quotes nothing has nothing to check.
+    assert generate(client, positive_prompt="A quiet harbour at dawn", width=256, height=256)["checks"] == []
 
 
 def test_response_urls_and_snippets_name_the_app_itself(client: Client, app_url: str):
@@ -247,11 +269,14 @@ def test_a_bad_setting_exits_with_code_2_and_a_clear_message():
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mcp") is not None, reason="gradio[mcp] is installed here")
 def test_the_mcp_switch_without_its_extra_is_a_clear_start_up_error():
     env = app_env(free_port(), GLM_IMAGE_MCP="1")
+    # A machine without gradio[mcp]: the mcp package cannot be imported.
+    without_mcp = (
+        "import runpy, sys; sys.modules['mcp'] = None; runpy.run_path('app.py', run_name='__main__')"
+    )
     proc = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", without_mcp], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 2
     assert "gradio[mcp]" in proc.stderr and "Traceback" not in proc.stderr
@@ -390,7 +415,7 @@ def test_a_webhook_run_says_where_the_results_went(delivering_client: Client):
     assert len([h for h in hits if h.method == "POST"]) == 2
     assert "Sent to your webhook" in out["status"] and f"{hook.url}/hook" in out["status"]
     assert "2 results" in out["status"] and "0 images" not in out["status"]
-    assert out["gallery"] == [] and out["rows"] == []
+    assert out["gallery"] == [] and out["rows"] == [] and out["checks"] == []
 
 
 def test_an_upload_endpoint_run_says_so(delivering_client: Client):

@@ -1,10 +1,13 @@
 """GenerateHandler.run, the one code path of the browser's stream and the public /generate:
-its views in order, and a Stop (the event's task cancelled) that ends the polling too."""
+its views in order, and a Stop (the event's task cancelled) that ends the polling too; the
+browser's text-check step, image by image, and a cancel of it that drops the reads left."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +16,12 @@ import pytest
 from demo.backend import IN_PROCESS_URL, Backend, make_backend
 from demo.client import PollPolicy, RunwareClient
 from demo.settings import Settings
+from demo.textcheck import OcrEngine, TextChecker
+from demo.textcheck.engine import WORKERS
 from demo.ui import fields
 from demo.ui.generate import GenerateHandler, View
+from demo.ui.text_check import TextCheckView
+from mock_api.images.render import PreviewSpec, render_bytes
 
 PROMPT = 'A sign that reads "PATIENCE"'
 
@@ -63,6 +70,7 @@ async def test_a_run_is_announced_at_once_then_fills_in_request_order():
         assert seeds == sorted(seeds)
     assert [r.seed for r in final.images] == [42, 43, 44] and final.seed == "42"
     assert not final.running and final.status.startswith("**Done:** 3 images")
+    assert final.finished and not any(v.finished for v in views[:-1])  # the text check starts here
     assert len(final.files) == 3 and final.table()["data"][2][1] == "44"
 
 
@@ -85,3 +93,63 @@ async def test_a_stop_ends_the_polling_too():
     assert backend.transport.polls == polls
     left = [t for t in asyncio.all_tasks() if "RunwareClient.generate" in repr(t.get_coro())]
     assert left == []
+
+
+# --- the text check's follow-up step (the browser's), with the real OCR -----------------
+
+CHECKED = 'A bakery sign that reads "FRESH BREAD"'
+
+
+def previews(folder: Path, count: int) -> list[str]:
+    """Result files as the page keeps them: the mock's previews of CHECKED."""
+    paths = []
+    for i in range(count):
+        path = folder / f"result-{i}.jpg"
+        path.write_bytes(render_bytes(PreviewSpec(CHECKED, 384, 256, seed=i), "JPG", 90))
+        paths.append(str(path))
+    return paths
+
+
+async def test_the_follow_up_fills_in_image_by_image(tmp_path: Path):
+    text = TextCheckView(TextChecker())
+    steps = [step async for step in text.follow_up({"prompt": CHECKED, "files": previews(tmp_path, 3)})]
+    lines = [line.value for line, _ in steps]
+    assert lines == [
+        "**Text check:** 1 of 3 images read…",
+        "**Text check:** 2 of 3 images read…",
+        "**Text check: ✓** 3 of 3 strings written correctly",
+    ]
+    table = steps[-1][1].value
+    assert table["headers"] == ["#", "asked for", "read", "score", "ok"]
+    assert [(row[0], row[1], row[4]) for row in table["data"]] == [(i, "FRESH BREAD", "✓") for i in (1, 2, 3)]
+
+
+async def test_a_cancelled_check_drops_the_reads_not_yet_started(tmp_path: Path):
+    """What a Stop or a new run does to the follow-up event: its task is cancelled."""
+    engine = OcrEngine()
+    text = TextCheckView(TextChecker(engine))
+    files = previews(tmp_path, 6)
+    reads: list[object] = []
+    gate = threading.Event()
+    read = engine.read
+
+    def gated_read(image):
+        reads.append(image)
+        if len(reads) > 1:  # the first read goes through; the others wait for the gate
+            gate.wait(60)
+        return read(image)
+
+    engine.read = gated_read  # type: ignore[method-assign]
+    steps = text.follow_up({"prompt": CHECKED, "files": files})
+    first_line, _ = await anext(steps)
+    assert first_line.value == "**Text check:** 1 of 6 images read…"
+    waiting = asyncio.ensure_future(anext(steps))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    gate.set()
+    # Every read still queued has run or been dropped once the pool has done this much.
+    drained = [engine.executor.submit(lambda: None) for _ in range(WORKERS)]
+    await asyncio.gather(*(asyncio.wrap_future(f) for f in drained))
+    assert len(reads) <= 1 + WORKERS < len(files), reads  # the running reads finish, the rest never start

@@ -174,9 +174,12 @@ def test_two_runs_appear_in_the_history_and_clicking_the_first_restores_it(page)
     expect(strip.locator("img")).to_have_count(2)
     expect(strip).to_contain_text("Run 1")
     expect(strip).to_contain_text("Run 2")
+    expect(page.locator("#text-check")).to_contain_text("2 of 2 strings")
 
     strip.get_by_role("button", name="Thumbnail 1 of 2").click()
     expect(status(page)).to_contain_text("Restored run 1")
+    # Run 2's text check is not shown under run 1's images.
+    expect(page.locator("#text-check")).to_be_hidden()
     expect(page.get_by_label("Prompt")).to_have_value(first_prompt)
     expect(page.get_by_role("textbox", name="Seed")).to_have_value("7")
     expect(page.get_by_label("number input for Number of results")).to_have_value("1")

@@ -17,15 +17,19 @@ import re
 from pathlib import Path
 
 import pytest
+from gradio_client import Client
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from api_schema import load_examples
 from demo.ui import presets
+from mock_api.images.signs import fallback_font_path
 from mock_api.testing import CHROMIUM, spawn_mock
+from tests.support.appserver import run_app
 from tests.support.browser import (
     DESKTOP,
     PHONE,
+    TIMEOUT_MS,
     UUID,
     check_page,
     close_panel,
@@ -261,6 +265,7 @@ def test_progress_is_honest_and_stop_cancels(page):
     expect(stop).to_be_hidden()
     kept = page.locator("#results-gallery img").count()
     assert 1 <= kept < 4 and len(rows(page)) == kept  # what arrived stays, together
+    expect(page.locator("#text-check")).to_be_hidden()  # no text check of a stopped run
     # The page works on: the next run goes through.
     set_number(page, "Steps", 20)
     set_number(page, "Number of results", 1)
@@ -353,3 +358,133 @@ def test_an_example_click_fills_the_form_and_generates(page):
     expect(page.get_by_role("textbox", name="Seed")).to_have_value(str(documented["seed"]))
     assert UUID.fullmatch(uuid)
     shot(page, "1440-light-13-example")
+
+
+# --- the text check ------------------------------------------------------------------
+
+BILINGUAL = 'A tea shop sign that reads "OPEN DAILY" above a banner "欢迎光临"'
+
+# Keeps every text the text-check line shows, and notes, when a row of its table first
+# shows, whether the gallery already showed its images (the check must never come first).
+WATCH_CHECK_JS = """() => {
+  window.__lines = [];
+  window.__imagesBeforeRow = null;
+  if (window.__checkWatch) window.__checkWatch.disconnect();
+  const shown = (el) => el && el.getBoundingClientRect().height > 0;
+  window.__checkWatch = new MutationObserver(() => {
+    const line = document.querySelector('#text-check');
+    const text = shown(line) ? line.innerText.trim() : '';
+    if (text && text !== window.__lines[window.__lines.length - 1]) window.__lines.push(text);
+    const row = document.querySelector('#text-check-table .virtual-row');
+    if (window.__imagesBeforeRow === null && shown(row)) {
+      const imgs = [...document.querySelectorAll('#results-gallery img')];
+      window.__imagesBeforeRow = imgs.length > 0 && imgs.every(shown);
+    }
+  });
+  window.__checkWatch.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def check_line(page):
+    return page.locator("#text-check")
+
+
+def check_rows(page) -> list[list[str]]:
+    """The text-check table: image, asked for, read, score, ok per quoted string."""
+    return [text.split("\n") for text in page.locator("#text-check-table .virtual-row").all_inner_texts()]
+
+
+@pytest.mark.parametrize(
+    ("viewport", "theme"),
+    [(DESKTOP, "light"), (DESKTOP, "dark"), (PHONE, "light"), (PHONE, "dark")],
+    ids=["1440-light", "1440-dark", "390-light", "390-dark"],
+)
+def test_the_text_check_fills_in_under_the_results_after_the_images(open_page, viewport, theme):
+    if fallback_font_path() is None:
+        pytest.skip("no CJK font for the mock's previews (apt-get install fonts-wqy-zenhei)")
+    name = f"{viewport['width']}-{theme}"
+    page = open_page(viewport, theme)
+    page.get_by_label("Prompt").fill(BILINGUAL)
+    set_number(page, "Width", 512)
+    set_number(page, "Height", 384)
+    set_number(page, "Number of results", 2)
+    page.evaluate(WATCH_CHECK_JS)
+    run(page, 2)
+    expect(check_line(page)).to_have_text("Text check: ✓ 4 of 4 strings written correctly")
+    assert page.evaluate("window.__imagesBeforeRow") is True  # the pictures came first
+    assert page.evaluate("window.__lines")[0] == "Text check: reading 2 quoted strings in 2 images…"
+    assert [[r[0], r[1], r[4]] for r in check_rows(page)] == [
+        ["1", "OPEN DAILY", "✓"],
+        ["1", "欢迎光临", "✓"],
+        ["2", "OPEN DAILY", "✓"],
+        ["2", "欢迎光临", "✓"],
+    ]
+    check_page(page, name)
+    shot(page, f"{name}-14-text-check")
+
+
+def test_a_new_run_cancels_the_check_still_reading_the_last_one(page):
+    page.get_by_label("Prompt").fill('Eight shop signs that read "FIRST RUN" and "OLD CHECK"')
+    set_number(page, "Number of results", 8)  # 1024x1024: seconds of reading on two cores
+    run(page, 8)
+    expect(check_line(page)).to_contain_text("images read…")
+    page.evaluate(WATCH_CHECK_JS)
+    page.get_by_label("Prompt").fill('A sign that reads "FRESH BREAD"')
+    set_number(page, "Number of results", 1)
+    set_number(page, "Width", 384)
+    set_number(page, "Height", 256)
+    run(page)
+    expect(check_line(page)).to_have_text("Text check: ✓ 1 of 1 string written correctly")
+    assert [[r[0], r[1], r[4]] for r in check_rows(page)] == [["1", "FRESH BREAD", "✓"]]
+    # The old check read its images ahead of the new one on the OCR pool: had it not been
+    # cancelled, its summary would have shown by now.
+    assert not [line for line in page.evaluate("window.__lines") if "of 16 strings" in line]
+
+
+def _broken_ocr(folder: Path) -> Path:
+    """A stand-in for the OCR package, first on the app's path: its engine raises on every read."""
+    package = folder / "rapidocr_onnxruntime"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "class RapidOCR:\n"
+        "    def __init__(self, **options):\n"
+        "        pass\n"
+        "    def __call__(self, image):\n"
+        "        raise RuntimeError('the OCR engine crashed')\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.mark.parametrize("case", ["ocr-raising", "check-off"])
+def test_a_failing_or_disabled_check_leaves_the_generation_intact(browser, tmp_path: Path, case: str):
+    env = {"GLM_IMAGE_TEXT_CHECK": "0"} if case == "check-off" else {"PYTHONPATH": str(_broken_ocr(tmp_path))}
+    with run_app(tmp_path / "app.log", **env) as url:
+        context = browser.new_context(viewport=DESKTOP)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_label("Prompt").fill('A sign that reads "FRESH BREAD"')
+            set_number(page, "Width", 384)
+            set_number(page, "Height", 256)
+            run(page)
+            if case == "check-off":
+                expect(check_line(page)).to_be_hidden()
+            else:
+                expect(check_line(page)).to_have_text(
+                    "Text check: not available: OCR failed (RuntimeError: the OCR engine crashed)"
+                )
+                shot(page, "1440-light-15-text-check-not-available", full_page=False)
+            expect(page.locator("#text-check-table")).to_be_hidden()
+            assert len(rows(page)) == 1 and "Done" in status(page).inner_text()
+        finally:
+            context.close()
+        # The API answers as before, with the image, and says the same in its table.
+        client = Client(url, verbose=False, download_files=False)
+        prompt = 'A sign that reads "FRESH BREAD"'
+        out = client.predict(positive_prompt=prompt, width=384, height=256, api_name="/generate")
+    assert len(out[0]) == 1 and "Done" in out[6]
+    why = "not available: OCR failed (RuntimeError: the OCR engine crashed)"
+    expected = [] if case == "check-off" else [[1, "FRESH BREAD", "", None, why]]
+    assert out[8]["data"] == expected
