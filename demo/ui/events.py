@@ -43,12 +43,18 @@ def columns_for(count: int) -> int:
     return 4
 
 
-def _gallery(view: View) -> gr.Gallery:
-    columns = columns_for(view.expected)
+def results_gallery(value: Any, count: int, *, webhook: bool = False) -> gr.Gallery:
+    """The results gallery laid out for ``count`` images (one whole, or a grid)."""
+    columns = columns_for(count)
     classes = ["single"] if columns == 1 else ["grid", f"cols-{columns}"]
-    if view.request and view.request.get("webhookURL") and not view.images:
+    if webhook:
         classes.append("webhook")  # the empty gallery says where the images went
-    return gr.Gallery(value=view.gallery(), columns=columns, elem_classes=classes, selected_index=None)
+    return gr.Gallery(value=value, columns=columns, elem_classes=classes, selected_index=None)
+
+
+def _gallery(view: View) -> gr.Gallery:
+    webhook = bool(view.request and view.request.get("webhookURL") and not view.images)
+    return results_gallery(view.gallery(), view.expected, webhook=webhook)
 
 
 def _split(args: tuple[Any, ...]) -> tuple[dict[str, Any], Any]:
@@ -226,7 +232,7 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any, text: Text
     ]
     # A new run cancels a check still reading the last one.
     gr.on(
-        [page.generate_btn.click, page["positive_prompt"].submit, page.examples.click],
+        [page.generate_btn.click, page["positive_prompt"].submit, page.examples.select],
         None,
         cancels=checks,
         api_visibility="private",

@@ -13,7 +13,7 @@ import gradio as gr
 
 from . import fields as F
 from . import history, links, presets, pricing, text_check
-from .events import columns_for
+from .events import results_gallery
 from .form import field_errors
 from .generate import GenerateHandler
 from .layout import NOTHING_SELECTED, Page
@@ -59,8 +59,10 @@ def _wire_links(page: Page, handler: GenerateHandler, runs: list[Any], demo: gr.
         params = getattr(request, "query_params", None) or {}
         link = links.read(params)
         values = link.values
-        out = [values.get(name, F.field(name).value) for name in links.LINK_FIELDS]
-        out.append(values.get("randomize_seed", F.field("randomize_seed").value))
+        # Only what the link names: the load event can arrive after a visitor (or a test)
+        # has started typing, and must not wipe the form back to its defaults.
+        out: list[Any] = [values.get(name, gr.skip()) for name in links.LINK_FIELDS]
+        out.append(values.get("randomize_seed", gr.skip()))
         if "width" in values or "height" in values:
             width = values.get("width", F.field("width").value)
             height = values.get("height", F.field("height").value)
@@ -167,13 +169,11 @@ def restored(run: history.Run) -> tuple[Any, ...]:
     """The form, the results and the selection as they were after ``run``."""
     values = run.values
     width, height = values.get("width"), values.get("height")
-    columns = columns_for(len(run.gallery))
-    classes = ["single"] if columns == 1 else ["grid", f"cols-{columns}"]
     return (
         *(values.get(name, gr.skip()) for name in history.FORM),
         presets.label_for(width, height),
         presets.grid_note(width, height),
-        gr.Gallery(value=run.gallery, columns=columns, elem_classes=classes, selected_index=None),
+        results_gallery(run.gallery, len(run.gallery)),
         run.table,
         run.request_json,
         run.response_json,
