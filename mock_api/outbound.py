@@ -61,9 +61,10 @@ def _ip(text: str) -> IPAddress | None:
 
 
 # What a refused target is told when the mock was started to send nothing at all.
+# Said to callers who may not run the mock (a Space's visitors): no flag names in it.
 NO_DELIVERY = (
-    "this mock does not deliver webhooks or uploads (it was started with outbound requests off:"
-    " MockConfig(send_outbound=False) or --no-outbound); use the sync or async answer instead"
+    "this mock does not deliver webhooks or uploads (its outbound requests are off);"
+    " use the sync or async answer instead"
 )
 
 
