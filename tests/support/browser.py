@@ -75,14 +75,16 @@ def close_panel(page, title: str) -> None:
 
 # Notes whether the status line showed a run starting, however briefly (a quick run may
 # go from "Done" to "Done" between two polls of expect()).
+# The whole page is watched, and #status looked up each time: Gradio may mount the status
+# line anew (a run that changes the layout), and an observer of the old node hears nothing.
 WATCH_STATUS_JS = """() => {
-  const el = document.querySelector('#status');
   window.__started = false;
   if (window.__watch) window.__watch.disconnect();
   window.__watch = new MutationObserver(() => {
-    if (/Generating|Sending/.test(el.innerText)) window.__started = true;
+    const el = document.querySelector('#status');
+    if (el && /Generating|Sending/.test(el.innerText)) window.__started = true;
   });
-  window.__watch.observe(el, {subtree: true, childList: true, characterData: true});
+  window.__watch.observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
 

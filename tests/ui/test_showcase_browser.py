@@ -290,6 +290,7 @@ def test_a_shared_link_fills_the_form_in_a_new_page(open_page, app_url: str):
     open_panel(other, "Output")
     expect(other.get_by_label("PNG")).to_be_checked()
     expect(other.locator("#link-note")).to_contain_text("Filled from a shared link")
+    open_panel(other, "Your Runware API key (optional)")
     expect(other.get_by_label("API key")).to_have_value("")
     shot(other, "390-light-2x-08-shared-link", full_page=False)
     run(other, 3)
