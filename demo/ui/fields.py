@@ -159,14 +159,40 @@ def _passthrough(payload: Any) -> Any:
     return payload
 
 
+# elem_ids of the components whose values pass unchecked, in any instance of them.
+_LENIENT_IDS: set[str] = set()
+_PATCHED: set[type] = set()
+
+
 def lenient(component: Any) -> Any:
     """Let a value through unchecked: the schema checks it and names the field.
 
-    Per instance: subclassing a component makes Gradio write a .pyi stub next to this
-    file at import time.
+    Per instance, and by elem_id on its class: an event that answers a component with an
+    update (``gr.skip()`` is one) makes Gradio keep a new instance of it for the session,
+    built from its constructor arguments, and an instance attribute alone would be lost
+    there (a typed 5000 then met Gradio's own "greater than maximum" instead of the
+    schema's invalidWidth). Not by subclassing: a component subclass makes Gradio write a
+    .pyi stub next to this file at import time.
     """
     component.preprocess = _passthrough
+    if component.elem_id:
+        _LENIENT_IDS.add(component.elem_id)
+        _patch_class(type(component))
     return component
+
+
+def _patch_class(cls: type) -> None:
+    if cls in _PATCHED:
+        return
+    original = cls.preprocess
+
+    def preprocess(self: Any, payload: Any) -> Any:
+        if self.elem_id in _LENIENT_IDS:
+            return payload
+        return original(self, payload)
+
+    cls.preprocess = preprocess  # type: ignore[method-assign]
+    _PATCHED.add(cls)
 
 
 def _range_info(rng: NumberRange, unit: str = "") -> str:

@@ -237,3 +237,20 @@ def test_empty_optional_numbers_stay_empty_and_bad_ones_are_named():
 def test_py_literal_round_trips_json_values():
     value = {"a": [1, 2.5, True, None, {"b": 'it\'s "quoted"'}], "c": {}, "d": []}
     assert ast.literal_eval(py_literal(value)) == value
+
+
+def test_a_field_stays_lenient_in_the_instance_gradio_rebuilds_for_a_session():
+    """An event answering a component with an update (gr.skip() is one) makes Gradio keep a
+    new instance of it, built from its constructor arguments; a typed 5000 must still
+    reach the schema (invalidWidth next to the field), not Gradio's own range check."""
+    import gradio as gr
+
+    with gr.Blocks():
+        width = fields.field("width").component()
+        rebuilt = type(width)(**{**width.constructor_args, "render": False})
+    assert width.preprocess(5000) == 5000
+    assert rebuilt.preprocess(5000) == 5000
+    with gr.Blocks():
+        other = gr.Slider(128, 2048, elem_id="someone-elses-slider")
+    with pytest.raises(gr.Error):
+        other.preprocess(5000)  # only our fields are lenient
