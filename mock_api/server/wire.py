@@ -14,7 +14,7 @@ The outermost layer of the app, so they hold behind uvicorn and in-process alike
   goes for WebSocket messages.
 
 A request line and headers over ``max_header_bytes`` get 431 here when they arrived
-in one piece (uvicorn's h11 protocol only bounds a head that is still arriving).
+in one piece (the server protocol, ``serve``, only bounds a head that is still arriving).
 
 The request's reader (the gateway) calls ``receive``; ``BodyTimeout`` and
 ``OverBudget`` come out of it and are answered here.
