@@ -208,3 +208,28 @@ def test_uvicorn_access_log_lines_are_redacted() -> None:
     assert redactor.filter(record)
     line = record.getMessage()
     assert "sk-in-query-7" not in line and "sk-required-key-42" not in line and "page=2" in line
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=json_values,
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=20),
+    where=st.text(max_size=20),
+    ascii_only=st.booleans(),
+)
+def test_a_bearer_key_pasted_anywhere_in_a_small_body_is_scrubbed(
+    value: object, secret: str, where: str, ascii_only: bool
+) -> None:
+    # Small bodies without a secret-named field skip the journal's json.dumps check when the
+    # key is not in their text: the key pasted into a prompt or a field name must still go.
+    secret = "sk-" + secret
+    body = [task(positivePrompt=f"{where}{secret}{where}"), {f"x{secret}": value}, value]
+    raw = json.dumps(body, ensure_ascii=ascii_only).encode()
+    entry = Journal().record(
+        method="POST", path="/v1", headers=[("Authorization", f"Bearer {secret}")], body=raw
+    )
+    assert entry["bodyIsJson"] and secret not in json.dumps(entry, ensure_ascii=False)
+    clean = Journal().record(
+        method="POST", path="/v1", headers=[("Authorization", "Bearer other-key")], body=raw
+    )
+    assert clean["body"][0]["positivePrompt"] == f"{where}{secret}{where}"  # and nothing else is touched
