@@ -296,13 +296,16 @@ class Journal:
 
     def _plainly_clean(self, raw: str, secrets: list[str]) -> bool:
         """Whether a parsed body needs no ``json.dumps`` to be checked: it cannot outgrow
-        ``max_body_chars``, and no secret can hide in it. With no backslash in the text,
-        every string of the parsed value (keys too) is a literal slice of it, so a secret
-        that is not in the text is in none of them; a secret-named field's own value is
+        ``max_body_chars``, and no secret can hide in it. When its only escapes are ``\\"``
+        and ``\\\\`` (a prompt quoting the text to draw has them), every string of the parsed
+        value (keys too) is its text with those two undone, so a secret that is not in the
+        text, escaped the same way, is in none of them. A secret-named field's own value is
         in the text, so a body with one takes the long way."""
-        if len(raw) * _DUMPS_GROWTH > self.max_body_chars or "\\" in raw:
+        if len(raw) * _DUMPS_GROWTH > self.max_body_chars:
             return False
-        return not any(secret in raw for secret in secrets)
+        if "\\" in raw and "\\" in raw.replace("\\\\", "").replace('\\"', ""):
+            return False  # another escape (\\u..., \\n, ...): a secret could be spelled otherwise
+        return not any(_quoted(secret) in raw for secret in secrets)
 
     def _redacted_start(self, body: bytes | str, secrets: list[str]) -> str:
         head = body[: 2 * self.max_body_chars]
@@ -329,6 +332,11 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _quoted(text: str) -> str:
+    """``text`` as it reads inside a JSON string that escapes only quotes and backslashes."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _iso_time(stamp: float) -> str:
