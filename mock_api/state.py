@@ -1,8 +1,8 @@
 """Everything one mock instance remembers, in one object.
 
 ``MockState`` owns the replay store, the image store, the jobs, the fault plans,
-the journal, the outbound sender, the account, the WebSocket sessions, the random source,
-the remembered validations and the background tasks;
+the journal, the outbound sender, the account, the WebSocket sessions, the random source
+and the background tasks;
 ``reset()`` forgets what a run accumulated and ``aclose()`` stops it all. Routes
 reach it with ``state_of(request)`` (``create_app`` puts it on ``app.state.mock``).
 """
@@ -28,7 +28,6 @@ from .images.store import ImageStore
 from .jobs import JobStore
 from .outbound import Outbound, OutboundPolicy
 from .sessions import SessionStore
-from .validated import ValidationCache
 
 # Payloads up to this many bytes are decoded, journaled and validated on the event loop
 # (a thread hop would cost more than the work); bigger ones in a worker thread, at most
@@ -69,7 +68,6 @@ class MockState:
         self._background: set[asyncio.Task[Any]] = set()
         self.parse_slots = anyio.CapacityLimiter(PARSE_THREADS)
         self.key_salt = secrets.token_bytes(16)  # callers are told apart by a keyed hash of their key
-        self.validated = ValidationCache()  # repeated imageInference tasks are validated once
 
     async def parse(self, size: int, work: Callable[..., T], *args: Any) -> T:
         """Run CPU work on a payload of ``size`` bytes: inline when small, else in a worker thread."""

@@ -24,7 +24,6 @@ from api_schema import errors as E
 from api_schema import parse_task
 
 from ..jsontext import value_marks
-from ..state import INLINE_PAYLOAD_BYTES
 from ..tasks.account import handle_account_management
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
@@ -32,7 +31,6 @@ from ..tasks.lookup import handle_get_response, handle_get_task_details
 from ..tasks.media import handle_media_storage
 from ..tasks.session import handle_authentication, handle_ping
 from ..tasks.upload import handle_image_upload
-from ..validated import ValidationCache
 from .auth import authenticate
 
 log = logging.getLogger("mock_api")
@@ -148,10 +146,8 @@ def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
     return tasks
 
 
-def _parse_all(tasks: list[Any], cache: ValidationCache | None) -> list[tuple[Any, Any]]:
-    if cache is None:
-        return [parse_task(raw) for raw in tasks]
-    return [cache.parse(raw) for raw in tasks]
+def _parse_all(tasks: list[Any]) -> list[tuple[Any, Any]]:
+    return [parse_task(raw) for raw in tasks]
 
 
 async def dispatch(ctx: RequestContext, raw: Any, parsed: tuple[Any, Any] | None = None) -> TaskResult:
@@ -191,8 +187,6 @@ async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskRe
     if denied is not None:
         yield denied
         return
-    # A small payload's tasks may be ones seen before; a large one's are not worth a key each.
-    cache = state.validated if 0 < size <= INLINE_PAYLOAD_BYTES else None
-    parsed = await state.parse(size, _parse_all, tasks, cache)
+    parsed = await state.parse(size, _parse_all, tasks)
     for raw, checked in zip(tasks, parsed, strict=True):
         yield await dispatch(ctx, raw, checked)
