@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import MockConfig
 from .control import admin
@@ -44,6 +44,19 @@ class MockApp(FastAPI):
         # The wire's bounds (body deadline and budget, send timeout) go outermost of all;
         # its bounded send still holds the connection's transport for an injected reset.
         return Wire(KeepRawSend(stack), state.config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Straight to the stack above: FastAPI's own __call__ asks OpenTelemetry on every
+        # request whether its telemetry is on (3 % of the mock's CPU), for a mock that has none.
+        if scope["type"] not in ("http", "websocket"):
+            await super().__call__(scope, receive, send)  # lifespan
+            return
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
         # POST /v1 reads its body by hand, so FastAPI cannot see the task models it refers to.

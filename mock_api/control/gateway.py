@@ -1,7 +1,8 @@
 """The gateway in front of the whole app: read every HTTP request's body (the one
 reader of bodies, so the wire's deadline and budget apply to all), journal every
 non-admin request, then apply injected latency and faults (``faults``) before the
-request goes on.
+request goes on: ``POST /v1`` and the images to their direct routes
+(``server.direct``), everything else to FastAPI.
 
 It must see uvicorn's own ``send``, outside Starlette's error middleware, so that
 an injected ``reset`` can drop the connection (``faults.drop_connection``); the
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_schema import errors as E
 
-from ..server import API_PATH
+from ..server import API_PATH, direct
 from ..server.envelope import envelope_response, error_response
 from ..server.wire import BodyTimeout, OverBudget
 from ..state import MockState
@@ -60,7 +61,7 @@ class Gateway:
             entry = await self.state.parse(len(body), record, body)  # a large body is read off the loop
         except Exception:  # journaling must never break a request
             entry = journal.record(method=method, path=path, query=query, headers=headers)
-        lower = {k.lower(): v for k, v in headers}
+        lower = {k.lower(): v for k, v in reversed(headers)}  # the first of repeated headers wins
         is_api = method == "POST" and path.rstrip("/") == API_PATH
         try:
             decision = faults.decide(lower, api_request=is_api)
@@ -92,6 +93,10 @@ class Gateway:
                 journal.set_status(entry, message["status"])
             await send(message)
 
+        route = direct.route_of(method, path)
+        if route is not None:  # the API and its images: no FastAPI stack in between
+            await route(self.state, scope, body, complete, lower, receive, send_and_note)
+            return
         await self.app(scope, _replaying(body, complete, receive), send_and_note)
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:

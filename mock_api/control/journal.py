@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -40,6 +41,11 @@ _SECRET_NAME = re.compile(
 _RAW_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
 _CUT_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")(?:[^"\\]|\\.)*\\?$', re.IGNORECASE)
 _BEARER = re.compile(r"^(\s*(?:bearer|basic|token)\s+)\S.*$", re.IGNORECASE)
+_BEARER_KEY = re.compile(r"\s*bearer\s+(\S+)", re.IGNORECASE)
+# How much longer than its text a body's json.dumps can be: a non-ASCII character
+# becomes a 6-character escape (from 2 bytes at least), a secret-named value such as 1
+# becomes "[redacted]", and dumps adds a space after each comma and colon.
+_DUMPS_GROWTH = 6
 
 
 # Names repeat from request to request (taskType, positivePrompt, ...): remember the verdict for
@@ -143,7 +149,7 @@ def _redact_string(container: Any, key: Any, text: str, long: list[tuple[Any, An
 def bearer_of(headers: Iterable[tuple[str, str]]) -> str | None:
     for name, value in headers:
         if name.lower() == "authorization":
-            match = re.match(r"\s*bearer\s+(\S+)", value, re.IGNORECASE)
+            match = _BEARER_KEY.match(value)
             return match.group(1) if match else value.strip() or None
     return None
 
@@ -245,11 +251,14 @@ class Journal:
                     text = _scrub_text(container[key], secrets)
                     container[key] = _shorten(text) if len(text) > MAX_STRING else text
                 parsed = box[0]
-                shown = json.dumps(parsed)
-                forms = _json_forms(secrets)
-                if any(form in shown for form in forms):
-                    parsed = _scrub(parsed, secrets)
+                if parsed is not None and self._plainly_clean(raw, secrets):
+                    forms, shown = [], ""  # small enough to keep whole, and no secret to scrub
+                else:
                     shown = json.dumps(parsed)
+                    forms = _json_forms(secrets)
+                    if any(form in shown for form in forms):
+                        parsed = _scrub(parsed, secrets)
+                        shown = json.dumps(parsed)
             except RecursionError:  # JSON nested too deep to walk: its escapes could hide a key
                 parsed, secrets, forms, shown = None, _secrets(found), [], TOO_DEEP
             except ValueError:  # not JSON: kept as text, the apiKey pattern and known keys blanked
@@ -267,7 +276,7 @@ class Journal:
             secrets = _secrets(found)
         entry: dict[str, Any] = {
             "id": 0,
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "time": time.time(),  # written out by ``entries()``: most records are never read
             "transport": _scrub_text(transport, secrets),
             "method": _scrub_text(method, secrets),
             "path": _scrub_text(path, secrets),
@@ -284,6 +293,19 @@ class Journal:
             entry["id"] = next(self._ids)
             self._entries.append(entry)
         return entry
+
+    def _plainly_clean(self, raw: str, secrets: list[str]) -> bool:
+        """Whether a parsed body needs no ``json.dumps`` to be checked: it cannot outgrow
+        ``max_body_chars``, and no secret can hide in it. When its only escapes are ``\\"``
+        and ``\\\\`` (a prompt quoting the text to draw has them), every string of the parsed
+        value (keys too) is its text with those two undone, so a secret that is not in the
+        text, escaped the same way, is in none of them. A secret-named field's own value is
+        in the text, so a body with one takes the long way."""
+        if len(raw) * _DUMPS_GROWTH > self.max_body_chars:
+            return False
+        if "\\" in raw and "\\" in raw.replace("\\\\", "").replace('\\"', ""):
+            return False  # another escape (\\u..., \\n, ...): a secret could be spelled otherwise
+        return not any(_quoted(secret) in raw for secret in secrets)
 
     def _redacted_start(self, body: bytes | str, secrets: list[str]) -> str:
         head = body[: 2 * self.max_body_chars]
@@ -302,7 +324,7 @@ class Journal:
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(e) for e in self._entries]
+            return [{**e, "time": _iso_time(e["time"])} for e in self._entries]
 
     def clear(self) -> None:
         with self._lock:
@@ -310,6 +332,15 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _quoted(text: str) -> str:
+    """``text`` as it reads inside a JSON string that escapes only quotes and backslashes."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _iso_time(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="milliseconds")
 
 
 class AccessLogRedactor(logging.Filter):

@@ -21,9 +21,8 @@ import asyncio
 from http import HTTPStatus
 from typing import Any
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api_schema import errors as E
 
@@ -48,15 +47,18 @@ def _error_bytes(status: int, code: str, message: str) -> bytes:
     return head.encode("ascii") + body
 
 
-class MockH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline on each request's head, and Runware-shaped
-    answers to a head that is late, too large or malformed."""
+class MockHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (llhttp, in C: h11's pure-Python parser cost a fifth of
+    the mock's CPU) with a deadline and a size bound on each request's head, and
+    Runware-shaped answers to a head that is late, too large or malformed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.head_timeout_s: float = getattr(self.config, "header_timeout_s", DEFAULTS.header_timeout_s)
-        self.max_head_bytes: int = self.config.h11_max_incomplete_event_size or DEFAULTS.max_header_bytes
+        self.max_head_bytes: int = getattr(self.config, "max_header_bytes", DEFAULTS.max_header_bytes)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_open = False  # a request's head has begun and is not complete yet
+        self._head_seen = 0  # bytes received while it was open (an upper bound of its size)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -64,12 +66,27 @@ class MockH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        # Waiting for a head (a new connection, or the next request on a kept-alive one)?
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            if self._head_timer is None:
-                self._arm()
-        else:
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
             self._disarm()
+            return
+        if not self._head_open:
+            self._disarm()  # idle between requests is timeout_keep_alive's; a body is the wire's
+            return
+        # llhttp keeps no buffer of its own, but a header still arriving is: bound it.
+        self._head_seen += len(data)
+        if self._head_seen > self.max_head_bytes:
+            self._answer_and_close(431, E.REQUEST_TOO_LARGE, head_too_large(self.max_head_bytes))
+        elif self._head_timer is None:
+            self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open, self._head_seen = True, 0
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._disarm()
+        super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -80,12 +97,13 @@ class MockH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
-        receive_buffer = getattr(self.conn, "_receive_buffer", b"")
-        if len(receive_buffer) > self.max_head_bytes:
-            self.transport.write(_error_bytes(431, E.REQUEST_TOO_LARGE, head_too_large(self.max_head_bytes)))
-        else:
-            message = "The request line and headers are not valid HTTP/1.1."
-            self.transport.write(_error_bytes(400, E.INVALID_REQUEST_BODY, message))
+        self._answer_and_close(
+            400, E.INVALID_REQUEST_BODY, "The request line and headers are not valid HTTP/1.1."
+        )
+
+    def _answer_and_close(self, status: int, code: str, message: str) -> None:
+        self._disarm()
+        self.transport.write(_error_bytes(status, code, message))
         self.transport.close()
 
     def _arm(self) -> None:
@@ -101,11 +119,10 @@ class MockH11Protocol(H11Protocol):
         self._head_timer = None
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return  # closed, or upgraded to a WebSocket
-        if self.conn.their_state is not h11.IDLE:
-            return
+        if self.cycle is not None and not self.cycle.response_complete and not self._head_open:
+            return  # a request is being answered: its body and answer have their own bounds
         message = f"The request's headers did not arrive within {self.head_timeout_s:g} s."
-        self.transport.write(_error_bytes(408, E.REQUEST_TIMEOUT, message))
-        self.transport.close()
+        self._answer_and_close(408, E.REQUEST_TIMEOUT, message)
 
 
 def uvicorn_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
@@ -113,12 +130,13 @@ def uvicorn_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn
     state = getattr(getattr(app, "state", None), "mock", None)
     config: MockConfig = state.config if state is not None else DEFAULTS
     settings: dict[str, Any] = {
-        "http": MockH11Protocol,
+        "http": MockHttpToolsProtocol,
         "ws_max_size": config.max_body_bytes + WS_OVERSIZE_MARGIN,
         "timeout_keep_alive": config.keep_alive_s,
-        "h11_max_incomplete_event_size": config.max_header_bytes,
         **options,
     }
     server_config = uvicorn.Config(app, host=host, port=port, **settings)
-    server_config.header_timeout_s = config.header_timeout_s  # type: ignore[attr-defined]  # for MockH11Protocol
+    # For MockHttpToolsProtocol, which uvicorn's Config has no fields for.
+    server_config.header_timeout_s = config.header_timeout_s  # type: ignore[attr-defined]
+    server_config.max_header_bytes = config.max_header_bytes  # type: ignore[attr-defined]
     return server_config

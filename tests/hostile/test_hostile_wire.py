@@ -112,6 +112,37 @@ def test_a_head_over_16_kb_gets_431_as_an_envelope(mock: Server, headers: dict[s
     assert "k" * 100 not in json.dumps(body)
 
 
+def test_a_head_still_arriving_past_16_kb_gets_431_before_it_ends(mock: Server) -> None:
+    # A header that never ends: the bound holds while it is still arriving, not only once it is whole.
+    head = request_bytes("POST", "/v1", b"[]", AUTH).split(b"\r\n\r\n")[0] + b"\r\nX-Long: "
+    with raw_socket(mock.url) as sock:
+        sock.sendall(head)
+        for _ in range(4):  # 32 KB more of the same header, in pieces, never its end
+            try:
+                sock.sendall(b"z" * 8192)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        status, body = envelope_of(closed_by_server(sock))
+    assert status == 431 and body["errors"][0]["code"] == "requestTooLarge"
+
+
+def test_a_request_line_that_is_not_http_gets_an_envelope(mock: Server) -> None:
+    with raw_socket(mock.url) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nope\r\n\r\n")
+        status, body = envelope_of(closed_by_server(sock))
+    assert status == 400 and body["errors"][0]["code"] == "invalidRequestBody"
+
+
+def test_pipelined_requests_are_each_answered(mock: Server) -> None:
+    with raw_socket(mock.url) as sock:
+        sock.sendall(
+            request_bytes("GET", "/health") * 2
+            + request_bytes("GET", "/health", headers={"Connection": "close"})
+        )
+        answer = closed_by_server(sock)
+    assert answer.count(b"HTTP/1.1 200") == 3
+
+
 def test_an_authorization_header_just_under_the_limit_is_a_wrong_key_not_a_crash() -> None:
     with spawn_mock("--require-key", "right") as keyed:
         answer = httpx.post(

@@ -208,3 +208,29 @@ def test_uvicorn_access_log_lines_are_redacted() -> None:
     assert redactor.filter(record)
     line = record.getMessage()
     assert "sk-in-query-7" not in line and "sk-required-key-42" not in line and "page=2" in line
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=json_values,
+    secret=st.text(alphabet='abcdefghijklmnopqrstuvwxyz0123456789-"\\', min_size=8, max_size=20),
+    where=st.text(max_size=20),
+    ascii_only=st.booleans(),
+)
+def test_a_bearer_key_pasted_anywhere_in_a_small_body_is_scrubbed(
+    value: object, secret: str, where: str, ascii_only: bool
+) -> None:
+    # Small bodies without a secret-named field skip the journal's json.dumps check when the
+    # key is not in their text: the key pasted into a prompt or a field name must still go,
+    # also when it, or the text around it, holds quotes and backslashes (escaped in JSON).
+    secret = "sk-" + secret
+    prompt = f"p {where}{secret}{where}"
+    raw = json.dumps([task(positivePrompt=prompt), {f"x{secret}": value}, value], ensure_ascii=ascii_only)
+    bearer = [("Authorization", f"Bearer {secret}")]
+    keyed = Journal().record(method="POST", path="/v1", headers=bearer, body=raw.encode())
+    assert keyed["bodyIsJson"] and secret not in json.dumps(keyed, ensure_ascii=False)
+    kept_prompt, kept_names = keyed["body"][0]["positivePrompt"], list(keyed["body"][1])
+    assert secret not in kept_prompt and not any(secret in name for name in kept_names)
+    other = [("Authorization", "Bearer x-other-key")]
+    unkeyed = Journal().record(method="POST", path="/v1", headers=other, body=raw.encode())
+    assert unkeyed["body"][0]["positivePrompt"] == prompt  # and nothing else is touched
