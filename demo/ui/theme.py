@@ -156,6 +156,9 @@ CSS = f"""
 #developer .cm-content, #developer .cm-line {{ white-space: pre-wrap !important; word-break: break-all; }}
 /* Code on a dark ground in both themes: the editor's palette is made for it. */
 #developer .cm-editor {{ max-width: 100%; background: #0f172a !important; color: #e2e8f0; }}
+/* Text the highlighter has not coloured (yet, or at all) is light too: the light theme's
+   own line colour is slate-800, unreadable on this ground. Token spans keep theirs. */
+#developer .cm-content, #developer .cm-line {{ color: #e2e8f0 !important; }}
 #developer .cm-gutters {{ background: #0f172a !important; color: #94a3b8 !important; border: none; }}
 #developer .cm-activeLine, #developer .cm-activeLineGutter {{ background: #1e293b !important; }}
 .hint {{ color: var(--body-text-color-subdued); font-size: 0.86rem; }}

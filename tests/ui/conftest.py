@@ -10,6 +10,15 @@ from tests.support.appserver import run_app
 from tests.support.browser import DESKTOP, PHONE, TIMEOUT_MS
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Chromium against a live Gradio app on a loaded 2-core machine loses an event now and
+    # then (about one browser test in a few hundred runs): one rerun, shown as R in the
+    # report, so a flake does not fail CI while a real failure still fails twice.
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
+
+
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     with run_app() as url:
