@@ -80,6 +80,9 @@ SHOWCASE_CSS = f"""
   background: var(--background-fill-secondary); }}
 #history-strip .thumbnail-item img, #compare-grid .thumbnail-item img {{ object-fit: contain !important; }}
 #history-strip .caption-label, #compare-grid .caption-label {{ font-size: 0.74rem; padding: 1px 6px; }}
+/* A run's label switches colours at once: Gradio fades them, and for the fade after a
+   click the label reads grey on lavender (1.8:1). */
+#compare-pick label, #compare-pick label * {{ transition: none !important; }}
 #history-heading p {{ margin: 0; font-size: 0.9rem; }}
 @media (max-width: 480px) {{
   #showcase-gallery .grid-container {{ gap: 8px; }}
