@@ -108,6 +108,8 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any, text: Text
         randomize = bool(values.get("randomize_seed"))
         changed = _Changes()
         first = True
+        session = getattr(request, "session_hash", None)
+        token = text.begin(session)
         async for view in handler.run(values, public_base(request)):
             _, table, req, resp, curl, python, status, seed = api_outputs(view)
             # Randomize off: the seed box keeps what the visitor typed.
@@ -120,6 +122,8 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any, text: Text
             job = None if first else gr.skip()
             if view.finished:
                 text_line, job = text.started(view), pending_job(view) if text.enabled else None
+                if job is not None:
+                    job.update(session=session, token=token)
             yield (
                 _gallery(view),
                 table,

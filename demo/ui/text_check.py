@@ -13,6 +13,8 @@ answering (``check_view``).
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -51,11 +53,33 @@ def cleared() -> tuple[Any, Any]:
     return gr.Markdown("", visible=False), gr.Dataframe(value=None, visible=False)
 
 
+MAX_SESSIONS = 10_000
+
+
 class TextCheckView:
     """The check as the page and the API show it; one per app, around the shared checker."""
 
     def __init__(self, checker: TextChecker) -> None:
         self.checker = checker
+        # Each browser session's latest run: a check of an older one stops reading and
+        # says nothing (Gradio's cancel can come too late for a check near its end, and
+        # its summary then overwrote the new run's). Bounded: the oldest sessions go first.
+        self._latest: OrderedDict[str, int] = OrderedDict()
+        self._tokens = itertools.count(1)
+
+    def begin(self, session: str | None) -> int:
+        """A run starts in ``session``: the token its check must carry to be shown."""
+        token = next(self._tokens)
+        if session:
+            self._latest[session] = token
+            self._latest.move_to_end(session)
+            while len(self._latest) > MAX_SESSIONS:
+                self._latest.popitem(last=False)
+        return token
+
+    def _current(self, pending: dict[str, Any]) -> bool:
+        session = pending.get("session")
+        return not session or self._latest.get(session) == pending.get("token")
 
     @property
     def enabled(self) -> bool:
@@ -93,6 +117,8 @@ class TextCheckView:
         try:
             for done, next_done in enumerate(asyncio.as_completed(tasks), start=1):
                 await next_done
+                if not self._current(pending):
+                    return  # a newer run of this session owns the line now
                 if done < len(tasks):
                     read = [t.result() for t in tasks if t.done()]
                     text = f"{done} of {plural(len(tasks))} read…"
