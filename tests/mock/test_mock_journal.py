@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api_schema import load_examples
 from mock_api import MockConfig
 from mock_api.control.journal import REDACTED, Journal, redact_url
 from mock_api.testing import AUTH, KEY, run_mock_server, task
 
 # --- the journal on its own ----------------------------------------------------------
+
+
+def recorded(journal: Journal, **request: Any) -> dict[str, Any]:
+    """One request journaled, as the journal shows it (``/__admin/requests``)."""
+    journal.record(**request)
+    return journal.entries()[-1]
 
 
 def test_headers_json_fields_query_and_urls_are_redacted() -> None:
@@ -26,7 +34,8 @@ def test_headers_json_fields_query_and_urls_are_redacted() -> None:
             positivePrompt="my key is sk-header-key-111, draw it",
         ),
     ]
-    entry = journal.record(
+    entry = recorded(
+        journal,
         method="POST",
         path="/v1",
         query="api_key=q-secret&page=2",
@@ -44,7 +53,7 @@ def test_headers_json_fields_query_and_urls_are_redacted() -> None:
 
 
 def test_a_body_that_is_not_json_is_kept_as_text_still_redacted() -> None:
-    entry = Journal().record(method="POST", path="/v1", body=b'[{"apiKey": "sk-raw-1234", "oops" ]')
+    entry = recorded(Journal(), method="POST", path="/v1", body=b'[{"apiKey": "sk-raw-1234", "oops" ]')
     assert entry["bodyIsJson"] is False and "sk-raw-1234" not in entry["body"]
 
 
@@ -53,10 +62,10 @@ def test_the_journal_is_bounded_and_long_strings_are_shortened() -> None:
     for n in range(12):
         journal.record(method="GET", path=f"/p{n}")
     assert [e["path"] for e in journal.entries()] == [f"/p{n}" for n in range(7, 12)]
-    big = journal.record(method="POST", path="/v1", body=json.dumps([{"image": "A" * 100_000}]).encode())
+    big = recorded(journal, method="POST", path="/v1", body=json.dumps([{"image": "A" * 100_000}]).encode())
     assert len(big["body"][0]["image"]) < 300
     many = [{"apiKey": "sk-many-0001", "positivePrompt": "p" * 1500} for _ in range(100)]
-    huge = journal.record(method="POST", path="/v1", body=json.dumps(many).encode())
+    huge = recorded(journal, method="POST", path="/v1", body=json.dumps(many).encode())
     assert huge["bodyTruncated"] and len(huge["body"]) == journal.max_body_chars
     assert "sk-many-0001" not in huge["body"]
 
@@ -65,7 +74,7 @@ def test_a_key_in_a_long_string_is_scrubbed_before_the_string_is_cut() -> None:
     key = "sk-straddling-key-4242"
     prompt = "p" * 190 + key + "q" * 3000  # the key crosses the 200-character cut
     body = [{"taskType": "authentication", "apiKey": key}, task(positivePrompt=prompt)]
-    entry = Journal().record(method="POST", path="/v1", body=json.dumps(body).encode())
+    entry = recorded(Journal(), method="POST", path="/v1", body=json.dumps(body).encode())
     kept = entry["body"][1]["positivePrompt"]
     assert len(kept) < 300 and key[:8] not in kept
 
@@ -73,7 +82,7 @@ def test_a_key_in_a_long_string_is_scrubbed_before_the_string_is_cut() -> None:
 def test_a_key_that_json_escapes_is_found_in_the_body_too() -> None:
     key = 'sk-\u00e9l\u00e8ve-"quoted"-77'  # escaped differently in JSON text than in the string
     body = [{"taskType": "authentication", "apiKey": key}, task(positivePrompt=f"remember {key} please")]
-    entry = Journal().record(method="POST", path="/v1", body=json.dumps(body).encode())
+    entry = recorded(Journal(), method="POST", path="/v1", body=json.dumps(body).encode())
     assert entry["body"][1]["positivePrompt"] == f"remember {REDACTED} please"
     assert key not in json.dumps(entry, ensure_ascii=False)
 
@@ -83,7 +92,7 @@ def test_json_too_deep_to_walk_is_not_kept_even_as_text() -> None:
     key = "sk-secret-key-1"
     body = "[" * 5000 + '"sk-\\u0073ecret-key-1"' + "]" * 5000
     headers = [("Authorization", f"Bearer {key}")]
-    entry = Journal().record(method="POST", path="/v1", headers=headers, body=body)
+    entry = recorded(Journal(), method="POST", path="/v1", headers=headers, body=body)
     assert entry["bodyIsJson"] is False and "ecret-key-1" not in json.dumps(entry)
 
 
@@ -176,8 +185,8 @@ json_values = st.recursive(
 def test_any_json_body_is_journaled_without_the_key(value: object, secret: str) -> None:
     secret = "sk-" + secret  # key-shaped, so it is not a substring of the journal's own words
     body = json.dumps([{"taskType": "authentication", "apiKey": secret}, value]).encode()
-    entry = Journal().record(
-        method="POST", path="/v1", headers=[("Authorization", f"Bearer {secret}")], body=body
+    entry = recorded(
+        Journal(), method="POST", path="/v1", headers=[("Authorization", f"Bearer {secret}")], body=body
     )
     assert secret not in json.dumps(entry)
 
@@ -185,7 +194,7 @@ def test_any_json_body_is_journaled_without_the_key(value: object, secret: str) 
 @settings(max_examples=150, deadline=None)
 @given(raw=st.binary(max_size=200))
 def test_any_bytes_are_journaled_without_raising(raw: bytes) -> None:
-    entry = Journal().record(method="POST", path="/v1", body=raw)
+    entry = recorded(Journal(), method="POST", path="/v1", body=raw)
     json.dumps(entry)
 
 
@@ -227,10 +236,54 @@ def test_a_bearer_key_pasted_anywhere_in_a_small_body_is_scrubbed(
     prompt = f"p {where}{secret}{where}"
     raw = json.dumps([task(positivePrompt=prompt), {f"x{secret}": value}, value], ensure_ascii=ascii_only)
     bearer = [("Authorization", f"Bearer {secret}")]
-    keyed = Journal().record(method="POST", path="/v1", headers=bearer, body=raw.encode())
+    keyed = recorded(Journal(), method="POST", path="/v1", headers=bearer, body=raw.encode())
     assert keyed["bodyIsJson"] and secret not in json.dumps(keyed, ensure_ascii=False)
     kept_prompt, kept_names = keyed["body"][0]["positivePrompt"], list(keyed["body"][1])
     assert secret not in kept_prompt and not any(secret in name for name in kept_names)
     other = [("Authorization", "Bearer x-other-key")]
-    unkeyed = Journal().record(method="POST", path="/v1", headers=other, body=raw.encode())
+    unkeyed = recorded(Journal(), method="POST", path="/v1", headers=other, body=raw.encode())
     assert unkeyed["body"][0]["positivePrompt"] == prompt  # and nothing else is touched
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=json_values,
+    prompt=st.text(max_size=40),
+    ascii_only=st.booleans(),
+    cut=st.integers(min_value=0, max_value=400),
+)
+def test_a_body_kept_as_text_reads_as_it_would_have_been_redacted_at_once(
+    value: object, prompt: str, ascii_only: bool, cut: int
+) -> None:
+    # A body with nothing to redact is kept as its text and decoded when the journal is read:
+    # what it shows must be what parsing and redacting it on arrival gives, JSON or not
+    # (``cut`` makes some of them invalid JSON).
+    raw = json.dumps([task(positivePrompt=prompt), value], ensure_ascii=ascii_only).encode()
+    for body in (raw, raw[:cut]):
+        journal = Journal()
+        bearer = [("Authorization", "Bearer sk-the-bearer-key-0001")]
+        shown = recorded(journal, method="POST", path="/v1", headers=bearer, body=body)
+        at_once, is_json, truncated, _ = journal._body(body, ["sk-the-bearer-key-0001"])
+        assert (shown["body"], shown["bodyIsJson"], shown["bodyTruncated"]) == (at_once, is_json, truncated)
+
+
+def test_documented_requests_skip_the_parse_and_anything_secret_does_not() -> None:
+    journal = Journal()
+    for example in load_examples():
+        raw = json.dumps([example.request]).encode()
+        if b"http" not in raw:  # the edits name their reference by URL: those are parsed at once
+            assert journal._clean_text(raw, ["sk-the-bearer-key-0001"]) is not None, example.title
+    body = json.dumps([task(positivePrompt="a sign")])
+    assert journal._clean_text(body, []) == body
+    for dirty in (
+        body.replace("a sign", "sk-the-bearer-key-0001"),  # the bearer key
+        body.replace("a sign", 'say \\"sk-the-bearer-key-0001\\"'),
+        body.replace("a sign", "a \\u0073ign"),  # an escape could spell a secret
+        body.replace('"positivePrompt"', '"X-API-KEY"'),
+        body.replace('"positivePrompt"', '"Key"'),
+        body.replace('"positivePrompt"', '"apiKey\\"x"'),  # a name with an escaped quote in it
+        body.replace('"positivePrompt":', '"apiKey" :'),
+        body.replace("a sign", "https://example.com/a.png?sig=1"),
+        body.replace("a sign", "p" * 2001),  # a string the journal shortens
+    ):
+        assert journal._clean_text(dirty, ["sk-the-bearer-key-0001"]) is None, dirty
