@@ -16,7 +16,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import MockConfig
 from .control import admin
-from .control.faults import KeepRawSend
 from .control.gateway import Gateway
 from .control.guard import AdminRefused, refused_handler
 from .control.journal import redact_access_log
@@ -43,7 +42,7 @@ class MockApp(FastAPI):
             stack = ApiCORS(stack, state.config.cors_origins)
         # The wire's bounds (body deadline and budget, send timeout) go outermost of all;
         # its bounded send still holds the connection's transport for an injected reset.
-        return Wire(KeepRawSend(stack), state.config)
+        return Wire(stack, state.config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Straight to the stack above: FastAPI's own __call__ asks OpenTelemetry on every

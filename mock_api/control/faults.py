@@ -291,21 +291,6 @@ async def wait_or_disconnect(seconds: float, receive: Callable[[], Awaitable[dic
     return bool(done)
 
 
-# Where the server's own ``send`` is kept in the scope, for ``drop_connection``: a
-# middleware outside the gateway (CORS) hands the gateway a wrapped ``send``.
-RAW_SEND = "mock_api.raw_send"
-
-
-class KeepRawSend:
-    """The outermost layer: remembers the server's ``send`` in the scope, then goes on."""
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await self.app({**scope, RAW_SEND: send}, receive, send)
-
-
 async def drop_connection(send: Callable[..., Awaitable[None]]) -> None:
     """Close the client's TCP connection without sending any HTTP response.
 

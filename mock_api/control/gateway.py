@@ -22,11 +22,11 @@ from api_schema import errors as E
 
 from ..server import API_PATH, direct
 from ..server.envelope import envelope_response, error_response
-from ..server.wire import BodyTimeout, OverBudget
+from ..server.wire import RAW_SEND, BodyTimeout, OverBudget
 from ..state import MockState
 from ..tasks.handler import TaskResult
 from . import ADMIN_PREFIX
-from .faults import RAW_SEND, FaultSpecError, drop_connection, wait_or_disconnect
+from .faults import FaultSpecError, drop_connection, wait_or_disconnect
 from .guard import MAX_ADMIN_BODY_BYTES
 
 
@@ -88,15 +88,18 @@ class Gateway:
             await response(scope, receive, send)
             return
 
+        route = direct.route_of(method, path)
+        if route is not None:  # the API and its images: no FastAPI stack in between
+            response = await direct.answer(route, self.state, scope, body, complete, lower)
+            journal.set_status(entry, response.status_code)
+            await response(scope, receive, send)
+            return
+
         async def send_and_note(message: Message) -> None:
             if message["type"] == "http.response.start":
                 journal.set_status(entry, message["status"])
             await send(message)
 
-        route = direct.route_of(method, path)
-        if route is not None:  # the API and its images: no FastAPI stack in between
-            await route(self.state, scope, body, complete, lower, receive, send_and_note)
-            return
         await self.app(scope, _replaying(body, complete, receive), send_and_note)
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -167,6 +167,8 @@ async def resolve_references(
 ) -> tuple[list[str], list[ErrorItem]]:
     """The source-store digest of each reference image, or error items naming them."""
     refs = task.reference_images
+    if not refs:  # most tasks (text to image): none of the work below
+        return [], []
     code = E.param_info(REFS_PARAM).code
 
     def error(i: int | None, reason: str) -> ErrorItem:

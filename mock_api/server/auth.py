@@ -35,8 +35,11 @@ def _same(key: str, expected: str) -> bool:
 
 
 def caller_id(salt: bytes, key: str) -> str:
-    """Who a key is, for quotas: a keyed hash (the salt is per process), never the key."""
-    return hmac.new(salt, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:24]
+    """Who a key is, for quotas: a keyed hash (the salt is per process), never the key.
+
+    BLAKE2b's own keyed mode: one C call, under half the cost of HMAC-SHA256's Python wrapper.
+    """
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), key=salt, digest_size=12).hexdigest()
 
 
 def _refused(message: str) -> TaskResult:

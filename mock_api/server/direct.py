@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.datastructures import URL
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from api_schema import errors as E
 
@@ -30,7 +30,7 @@ from ..state import MockState
 from ..tasks.handler import RequestContext, internal_error
 from . import API_PATH
 from .auth import bearer_key
-from .dispatch import BatchError, run, too_large
+from .dispatch import BatchError, run_all, too_large
 from .envelope import Dropped, envelope_answer, envelope_response, error_response
 
 log = logging.getLogger("mock_api")
@@ -39,8 +39,9 @@ IMAGE_PREFIX = "/image/"
 IMAGE_CACHE_CONTROL = "private, max-age=60"
 
 # A request as the gateway hands it on: state, scope, body, whether the body was read
-# whole, headers (lower-case names, the first of repeated ones), receive, send.
-Route = Callable[[MockState, Scope, bytes, bool, Mapping[str, str], Receive, Send], Awaitable[None]]
+# whole, headers (lower-case names, the first of repeated ones); the gateway sends the
+# response (and journals its status).
+Route = Callable[[MockState, Scope, bytes, bool, Mapping[str, str]], Awaitable[Response]]
 
 
 def check_content_type(headers: Mapping[str, str]) -> None:
@@ -68,7 +69,7 @@ async def answer_v1(
     except BatchError as exc:
         return envelope_response([exc.result])
     ctx = RequestContext(state=state, base_url=base_url, credentials=bearer_key(headers))
-    return await envelope_answer([result async for result in run(ctx, body)])
+    return await envelope_answer(await run_all(ctx, body))
 
 
 async def answer_image(state: MockState, path: str) -> Response:
@@ -112,39 +113,28 @@ def _crashed(exc: Exception, where: str) -> Response:
 
 
 async def post_v1(
-    state: MockState,
-    scope: Scope,
-    body: bytes,
-    complete: bool,
-    headers: Mapping[str, str],
-    receive: Receive,
-    send: Send,
-) -> None:
-    try:
-        response = await answer_v1(state, body if complete else None, headers, base_url_of(scope, headers))
-    except Dropped:  # on purpose: the wire drops the connection
-        raise
-    except Exception as exc:
-        response = _crashed(exc, "POST /v1")
-    await response(scope, receive, send)
+    state: MockState, scope: Scope, body: bytes, complete: bool, headers: Mapping[str, str]
+) -> Response:
+    return await answer_v1(state, body if complete else None, headers, base_url_of(scope, headers))
 
 
 async def get_image(
-    state: MockState,
-    scope: Scope,
-    body: bytes,
-    complete: bool,
-    headers: Mapping[str, str],
-    receive: Receive,
-    send: Send,
-) -> None:
+    state: MockState, scope: Scope, body: bytes, complete: bool, headers: Mapping[str, str]
+) -> Response:
+    return await answer_image(state, scope["path"])
+
+
+async def answer(
+    route: Route, state: MockState, scope: Scope, body: bytes, complete: bool, headers: Mapping[str, str]
+) -> Response:
+    """The response of a direct route; an unexpected error becomes a Runware-shaped 500."""
     try:
-        response = await answer_image(state, scope["path"])
-    except Dropped:
+        return await route(state, scope, body, complete, headers)
+    except Dropped:  # on purpose: the wire drops the connection
         raise
     except Exception as exc:
-        response = _crashed(exc, f"{scope.get('method')} /image/...")
-    await response(scope, receive, send)
+        where = API_PATH if route is post_v1 else IMAGE_PREFIX + "..."
+        return _crashed(exc, f"{scope.get('method')} {where}")
 
 
 def route_of(method: str, path: str) -> Route | None:

@@ -153,10 +153,12 @@ async def envelope_answer(results: Iterable[TaskResult]) -> Response:
     status, body = envelope(results)
     waits = [r.retry_after_s for r in results if r.retry_after_s]
     headers = {"Retry-After": str(max(waits))} if waits and status in (429, 503) else None
+    if not any(isinstance(v, InlineImage) for item in body.get("data", ()) for v in item.values()):
+        # An InlineImage is only ever an item's own field (``items.image_field``): a URL
+        # answer, most of them, needs no copy of its body.
+        return SafeJSONResponse(body, status_code=status, headers=headers)
     images: list[InlineImage] = []
     slotted = _slotted(body, images)
-    if not images:
-        return SafeJSONResponse(body, status_code=status, headers=headers)
     parts = _SLOT.split(dumps_text(slotted))
     try:
         first = await images[int(parts[1])].picture()  # a failure now is still a clean 503

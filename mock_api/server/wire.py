@@ -36,6 +36,10 @@ from .envelope import Dropped, error_response
 # Large bodies go out in pieces of this size, each with its own send deadline.
 SEND_PIECE_BYTES = 256 * 1024
 RETRY_AFTER_S = 1
+# Where the connection's own (bounded) ``send`` is kept in the scope, for an injected
+# ``reset`` (``faults.drop_connection``): a middleware inside the wire (CORS) hands the
+# gateway a wrapped ``send``.
+RAW_SEND = "mock_api.raw_send"
 
 
 class BodyTimeout(Exception):
@@ -67,6 +71,7 @@ class Wire:
         if head_size(scope) > self.config.max_header_bytes:
             await conn.refuse_head()
             return
+        scope[RAW_SEND] = conn.send  # uvicorn makes a scope per request: ours to add to
         try:
             await self.app(scope, conn.receive, conn.send)
         except BodyTimeout:
