@@ -16,7 +16,7 @@ import uvicorn
 
 from .app import create_app
 from .config import DEFAULTS, MB, MockConfig
-from .memory import limit_arenas
+from .memory import limit_arenas, settle_gc
 from .server.serve import uvicorn_config
 
 HOST = "127.0.0.1"
@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mock_api: {exc}", file=sys.stderr)
         return 2
+    settle_gc()
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
     # A held request (injected timeout, latency) must not keep Ctrl+C waiting for long.

@@ -10,6 +10,7 @@ fails at start-up with its path named, never in the middle of a request.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,7 @@ class Recording:
     images: tuple[RecordedImage, ...]
     builtin: bool = False
 
-    @property
+    @functools.cached_property  # asked on every replayed answer; the images never change
     def has_files(self) -> bool:
         return all(img.file is not None for img in self.images)
 

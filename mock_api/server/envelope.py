@@ -18,6 +18,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
+import orjson
 from starlette.responses import Response, StreamingResponse
 
 from api_schema import errors as E
@@ -54,9 +55,16 @@ def _json(body: Any, *, ascii_only: bool = False) -> str:
 def dumps(body: Any) -> bytes:
     """Compact UTF-8 JSON that never fails to encode.
 
-    Lone surrogates from a request's JSON escapes (a taskType of "\\ud800" echoed
-    in an error item) cannot be UTF-8: such a body goes out with \\u escapes.
+    orjson writes it (a tenth of ``json.dumps``'s time for an answer); what orjson
+    refuses goes to ``json``: integers past 64 bits (a seed of 4,301 digits echoed in an
+    error item) and lone surrogates from a request's JSON escapes (a taskType of
+    "\\ud800"), which cannot be UTF-8, so such a body goes out with \\u escapes. A NaN
+    (none is ever in an answer: requests with one are refused) would be written as null.
     """
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError
+        pass
     try:
         return _json(body).encode("utf-8")
     except UnicodeEncodeError:
