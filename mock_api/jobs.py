@@ -45,6 +45,10 @@ MAX_ADVANCE_S = 86400.0
 MAX_OFFSET_S = 30 * 86400.0
 
 Items = list[dict[str, Any]]
+# What a task asked for, as getTaskDetails shows it: the JSON itself, or a function that
+# makes it when it is first shown (most jobs never are; writing a task out costs ~5 % of
+# the mock's CPU per answer). A function must be cheap to keep: no picture in it.
+Request = dict[str, Any] | Callable[[], dict[str, Any]]
 Producer = Callable[[], Awaitable[tuple[Items, Items]]]
 Pusher = Callable[["Job", int, dict[str, Any]], Awaitable[None]]
 ErrorPusher = Callable[["Job", Items], Awaitable[None]]
@@ -94,7 +98,7 @@ class Clock:
 class Job:
     task_uuid: str
     task_type: str
-    request: dict[str, Any]
+    asked: Request
     count: int
     due: list[float]
     created: float
@@ -104,6 +108,13 @@ class Job:
     ack: dict[str, Any] | None = None  # the first answer, for getTaskDetails
     runner: asyncio.Task[None] | None = None
     owner: str | None = None  # who started it, for per-key quotas
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """What the task asked for (long strings shortened)."""
+        if callable(self.asked):
+            self.asked = kept(self.asked())
+        return self.asked
 
     @property
     def finished_at(self) -> float:
@@ -159,7 +170,7 @@ class JobStore:
         *,
         task_uuid: str,
         task_type: str,
-        request: dict[str, Any],
+        request: Request,
         count: int,
         width: int,
         height: int,
@@ -177,7 +188,7 @@ class JobStore:
         job = Job(
             task_uuid=task_uuid,
             task_type=task_type,
-            request=kept(request),
+            asked=request if callable(request) else kept(request),
             count=count,
             due=self.schedule(count, width, height, steps),
             created=self.clock.now(),
@@ -194,14 +205,14 @@ class JobStore:
         return job
 
     def record_finished(
-        self, *, task_uuid: str, task_type: str, request: dict[str, Any], items: Items, errors: Items
+        self, *, task_uuid: str, task_type: str, request: Request, items: Items, errors: Items
     ) -> Job:
         """Remember a task answered synchronously (for getResponse and getTaskDetails)."""
         now = self.clock.now()
         job = Job(
             task_uuid=task_uuid,
             task_type=task_type,
-            request=kept(request),
+            asked=request if callable(request) else kept(request),
             count=len(items) or 1,
             due=[now] * (len(items) or 1),
             created=now,

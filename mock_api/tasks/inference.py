@@ -101,7 +101,8 @@ async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) 
         )
     if not state.jobs.claim(task.task_uuid):
         return conflict(task.task_type, task.task_uuid)
-    request = task.to_wire()
+    # A task without pictures is small to keep: it is written out only if getTaskDetails asks.
+    request = task.to_wire if not task.reference_images else task.to_wire()
 
     if sync and pushed is None:
         result = await _produce(ctx, task)
