@@ -61,6 +61,10 @@ def _known_only(
     task with 100,000 made-up fields must cost a dictionary scan, not 100,000 errors.
     """
     fields = _wire_fields(model)
+    if raw.keys() <= fields.keys() and not any(
+        fields[name] and isinstance(value, dict) for name, value in raw.items()
+    ):
+        return raw  # every name known and nothing nested to look into (most tasks): no copy
     kept: dict[str, Any] = {}
     for name, value in raw.items():
         if name not in fields:

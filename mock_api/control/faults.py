@@ -86,6 +86,9 @@ class _Plan:
         }
 
 
+NO_FAULT = Decision()
+
+
 def _kind(value: Any, where: str) -> str:
     text = str(value).strip().lower()
     if text not in FAULT_KINDS:
@@ -211,6 +214,9 @@ class FaultInjector:
         """
         header_fault = headers.get(FAULT_HEADER)
         header_latency = headers.get(LATENCY_HEADER)
+        start = self._startup
+        if not (header_fault or header_latency or self._admin or start.rate or start.latency_ms):
+            return NO_FAULT  # nothing asked for: no lock to take (a plan is set as one assignment)
         latency = _latency(header_latency, f"header {LATENCY_HEADER}") if header_latency else None
         if header_fault:
             return Decision(_kind(header_fault, f"header {FAULT_HEADER}"), latency or 0, "header")
