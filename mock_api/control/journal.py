@@ -236,11 +236,12 @@ class Journal:
         """
         headers = list(headers)
         found = [s for s in (bearer_of(headers), *extra_secrets) if s]
-        clean = self._clean_text(body, _secrets(found)) if body else None
+        known = _secrets(found)
+        clean = self._clean_text(body, known) if body else None
         if clean is not None:
             # Nothing in it to redact: kept as its text, decoded when the journal is read.
             shown: Any = _Pending(clean)
-            secrets, is_json, truncated = _secrets(found), None, False
+            secrets, is_json, truncated = known, None, False
         else:
             shown, is_json, truncated, secrets = self._body(body, found)
         entry: dict[str, Any] = {

@@ -106,3 +106,30 @@ def test_a_mutated_field_gives_items_naming_it_or_stays_valid(task, field, value
     if parsed is None:
         _check_items(errors)
         assert any((e.parameter or "").split(".")[0] == field for e in errors), (field, errors)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    base=st.uuids(),
+    at=st.integers(min_value=0, max_value=35),
+    char=st.sampled_from("0123456789abcdefABCDEFg- \n{}"),
+    upper=st.booleans(),
+)
+def test_the_task_uuid_check_takes_exactly_canonical_version_4_uuids(
+    base: uuid.UUID, at: int, char: str, upper: bool
+) -> None:
+    # The one-regex fast path must accept what parsing accepts, and nothing else.
+    from api_schema.tasks import _uuid_v4
+
+    text = str(base).upper() if upper else str(base)
+    for value in (text, text[:at] + char + text[at + 1 :], text + char, "{" + text + "}"):
+        try:
+            parsed = uuid.UUID(value)
+            expected = parsed.version == 4 and str(parsed) == value.lower() and len(value) == 36
+        except ValueError:
+            expected = False
+        try:
+            accepted = _uuid_v4(value) == value
+        except ValueError:
+            accepted = False
+        assert accepted == expected, value
