@@ -47,6 +47,51 @@ def _error_bytes(status: int, code: str, message: str) -> bytes:
     return head.encode("ascii") + body
 
 
+class _OneWrite:
+    """The connection's transport as one request's answer writes to it: the answer's head
+    is held until the first piece of its body, and both go out in one ``writelines``
+    (one writev: uvicorn writes them apart, two syscalls per answer). Anything else
+    (100 Continue, an answer's later pieces) goes straight through; a close or the end
+    of the answer sends what is held, an abort drops it."""
+
+    __slots__ = ("_cycle", "_head_sent", "_held", "_protocol", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any, protocol: MockHttpToolsProtocol) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._protocol = protocol
+        self._held: bytes | None = None
+        self._head_sent = False
+
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._protocol.holding = None
+            self._transport.writelines((held, data))
+        elif not self._head_sent and self._cycle.response_started and not self._cycle.response_complete:
+            self._held, self._head_sent = data, True  # the head: uvicorn writes it as the answer starts
+            self._protocol.holding = self
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._protocol.holding = None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class MockHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol (llhttp, in C: h11's pure-Python parser cost a fifth of
     the mock's CPU) with a deadline and a size bound on each request's head, and
@@ -59,6 +104,7 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_open = False  # a request's head has begun and is not complete yet
         self._head_seen = 0  # bytes received while it was open (an upper bound of its size)
+        self.holding: _OneWrite | None = None  # the answer whose head is held (one at a time)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -86,14 +132,20 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_open = False
         self._disarm()
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not before:  # not for a WebSocket's upgrade
+            self.cycle.transport = _OneWrite(self.transport, self.cycle, self)
 
     def on_response_complete(self) -> None:
+        if self.holding is not None:  # an answer without a body (HEAD): its head goes now
+            self.holding.flush()
         super().on_response_complete()
         self._disarm()  # until the next request's first byte: idle time is timeout_keep_alive's
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self.holding = None
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
