@@ -5,8 +5,8 @@ streamed answer the mock's RSS would stay at its high-water mark, and with one m
 arena per worker thread it fragments. ``give_back`` asks glibc to return free pages
 (``malloc_trim``), at most once per ``TRIM_INTERVAL_S``, in a worker thread (the call
 releases the GIL); ``limit_arenas`` caps the arenas, for a process that is only the mock
-(``python -m mock_api``). Elsewhere (not glibc) both do nothing. ``settle_gc`` tunes the
-garbage collector for such a process too.
+(``python -m mock_api``). Elsewhere (not glibc) both do nothing. ``settle_gc`` keeps such a
+process's start-up objects out of the garbage collector's way.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ LARGE_REQUEST_BYTES = 1024 * 1024
 TRIM_INTERVAL_S = 0.5
 ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
-GC_YOUNG_THRESHOLD = 2000  # allocations between young collections (Python's default: 700)
 
 _libc = None
 try:
@@ -40,15 +39,12 @@ _last_trim = 0.0
 
 def settle_gc() -> None:
     """For a process that is only the mock, once its app is built: what start-up made (modules,
-    schemas, recordings) is left out of every later collection, and the young generation is
-    collected a third as often (a request makes a few hundred objects, nearly all gone when
-    it is answered). Measured under wrk (BENCHMARKS.md, "Phase 3"): without it the old
-    generation's collections (60 ms each) put p99 at 15-20 ms; at 7,000 the young ones
-    (3-4 ms each) put it at 6 ms; at 2,000 it is 4 ms for the same CPU per answer."""
+    schemas, recordings) is left out of every later collection. Measured under wrk
+    (BENCHMARKS.md, "Phase 3"): without it, the old generation's collections (about 60 ms
+    each) put p99 at 14-22 ms and cost 7 % CPU; a larger young threshold on top saved no
+    more CPU, and raised p99 and the peak memory under hostile load."""
     gc.collect()
     gc.freeze()
-    _, second, third = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, second, third)
 
 
 def limit_arenas(count: int = ARENAS) -> bool:
