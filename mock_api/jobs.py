@@ -46,7 +46,7 @@ MAX_OFFSET_S = 30 * 86400.0
 
 Items = list[dict[str, Any]]
 # What a task asked for, as getTaskDetails shows it: the JSON itself, or a function that
-# makes it when it is first shown (most jobs never are; writing a task out costs ~5 % of
+# makes it when it is first shown (most jobs never are; writing a task out was ~4 % of
 # the mock's CPU per answer). A function must be cheap to keep: no picture in it.
 Request = dict[str, Any] | Callable[[], dict[str, Any]]
 Producer = Callable[[], Awaitable[tuple[Items, Items]]]

@@ -24,6 +24,7 @@ from api_schema import errors as E
 from api_schema import parse_task
 
 from ..jsontext import value_marks
+from ..state import INLINE_PAYLOAD_BYTES
 from ..tasks.account import handle_account_management
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
 from ..tasks.inference import handle_image_inference
@@ -72,10 +73,6 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-# A payload this short is decoded in one call: it holds the loop for well under a
-# millisecond, and all of it is at most ~20,000 small objects even when it holds far
-# more tasks than a batch may (element by element is for the large ones).
-WHOLE_DECODE_CHARS = 64 * 1024
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -87,7 +84,10 @@ def _decode_array(payload: bytes | str) -> Any:
     in between (and decoding stops after one element more than a batch may hold).
     """
     text = payload if isinstance(payload, str) else payload.decode(json.detect_encoding(payload))
-    if len(text) <= WHOLE_DECODE_CHARS:
+    if len(text) <= INLINE_PAYLOAD_BYTES:
+        # Small enough to be handled on the loop at all: one call holds it well under a
+        # millisecond, and all of it is at most ~20,000 small objects even when it holds
+        # far more tasks than a batch may (element by element is for the large ones).
         return _DECODER.decode(text)
     at = _SPACE.match(text).end()  # type: ignore[union-attr]
     if not text.startswith("[", at):

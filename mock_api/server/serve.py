@@ -63,11 +63,14 @@ class _OneWrite:
         self._held: bytes | None = None
         self._head_sent = False
 
+    def _take(self) -> bytes | None:
+        held, self._held = self._held, None
+        self._protocol.holding = None
+        return held
+
     def write(self, data: bytes) -> None:
         if self._held is not None:
-            held, self._held = self._held, None
-            self._protocol.holding = None
-            self._transport.writelines((held, data))
+            self._transport.writelines((self._take(), data))
         elif not self._head_sent and self._cycle.response_started and not self._cycle.response_complete:
             self._held, self._head_sent = data, True  # the head: uvicorn writes it as the answer starts
             self._protocol.holding = self
@@ -76,16 +79,14 @@ class _OneWrite:
 
     def flush(self) -> None:
         if self._held is not None:
-            held, self._held = self._held, None
-            self._protocol.holding = None
-            self._transport.write(held)
+            self._transport.write(self._take())
 
     def close(self) -> None:
         self.flush()
         self._transport.close()
 
     def abort(self) -> None:
-        self._held = None
+        self._take()
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
