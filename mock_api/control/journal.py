@@ -8,7 +8,6 @@ signature, ...), and the literal key itself wherever else it shows up.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import logging
@@ -53,20 +52,24 @@ _BEARER_KEY = re.compile(r"\s*bearer\s+(\S+)", re.IGNORECASE)
 _DUMPS_GROWTH = 6
 
 
-# Names repeat from request to request (taskType, positivePrompt, ...): remember the verdict for
-# short ones. Bounded in count and, by the length cap, in memory.
+# Names repeat from request to request (taskType, positivePrompt, ...): the verdict for a
+# short one is remembered. Bounded in count (the table starts over when full) and, by the
+# length cap, in memory. A plain dict, looked up inline on the hot path: an lru_cache behind a
+# function call cost twice as much per name.
 _NAME_CACHE_CHARS = 64
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_secret_short_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+_NAME_CACHE_SIZE = 4096
+_name_verdicts: dict[str, bool] = {}
 
 
 def is_secret_name(name: str) -> bool:
-    if len(name) <= _NAME_CACHE_CHARS:
-        return _is_secret_short_name(name)
-    return bool(_SECRET_NAME.search(name))
+    verdict = _name_verdicts.get(name)
+    if verdict is None:
+        verdict = bool(_SECRET_NAME.search(name))
+        if len(name) <= _NAME_CACHE_CHARS:
+            if len(_name_verdicts) >= _NAME_CACHE_SIZE:
+                _name_verdicts.clear()
+            _name_verdicts[name] = verdict
+    return verdict
 
 
 def redact_url(url: str) -> str:
@@ -194,6 +197,13 @@ def _scrub_text(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _holds_any(secrets: list[str], *texts: str) -> bool:
+    """Whether any secret is in any of the texts, in one search per secret: a secret found
+    across two of them (it would have to hold the NUL between them) only costs a scrub."""
+    joined = "\x00".join(texts)
+    return any(secret in joined for secret in secrets)
+
+
 def _json_forms(secrets: list[str]) -> list[str]:
     """How each secret reads inside JSON text: json.dumps escapes character by character, so a
     string holding a secret serializes to text holding the secret's serialization."""
@@ -244,16 +254,25 @@ class Journal:
             secrets, is_json, truncated = known, None, False
         else:
             shown, is_json, truncated, secrets = self._body(body, found)
+        query, shown_headers = redact_query(query), redact_headers(headers)
+        if secrets and _holds_any(
+            secrets, transport, method, path, query, *shown_headers, *shown_headers.values()
+        ):
+            # A known key where no name says it is one (a header's value, the path): blanked.
+            transport, method, path, query = (
+                _scrub_text(t, secrets) for t in (transport, method, path, query)
+            )
+            shown_headers = {
+                _scrub_text(k, secrets): _scrub_text(v, secrets) for k, v in shown_headers.items()
+            }
         entry: dict[str, Any] = {
             "id": 0,
             "time": time.time(),  # written out by ``entries()``: most records are never read
-            "transport": _scrub_text(transport, secrets),
-            "method": _scrub_text(method, secrets),
-            "path": _scrub_text(path, secrets),
-            "query": _scrub_text(redact_query(query), secrets),
-            "headers": {
-                _scrub_text(k, secrets): _scrub_text(v, secrets) for k, v in redact_headers(headers).items()
-            },
+            "transport": transport,
+            "method": method,
+            "path": path,
+            "query": query,
+            "headers": shown_headers,
             "body": shown,
             "bodyIsJson": is_json,
             "bodyTruncated": truncated,
@@ -337,9 +356,10 @@ class Journal:
             return None
         # Every name is followed by '":' (no space before its colon, checked above); one that
         # holds an escaped quote is not read whole here, so such a body takes the long way.
+        verdicts = _name_verdicts
         for piece in text.split('":')[:-1]:
             head, _, name = piece.rpartition('"')
-            if head.endswith("\\") or is_secret_name(name):
+            if head.endswith("\\") or (verdicts.get(name, True) and is_secret_name(name)):
                 return None
         if any(secret in text or _quoted(secret) in text for secret in secrets):
             return None
