@@ -61,7 +61,8 @@ class Gateway:
             entry = await self.state.parse(len(body), record, body)  # a large body is read off the loop
         except Exception:  # journaling must never break a request
             entry = journal.record(method=method, path=path, query=query, headers=headers)
-        lower = {k.lower(): v for k, v in reversed(headers)}  # the first of repeated headers wins
+        # ASGI gives header names in lower case. Reversed: the first of repeated headers wins.
+        lower = dict(reversed(headers))
         is_api = method == "POST" and path.rstrip("/") == API_PATH
         try:
             decision = faults.decide(lower, api_request=is_api)

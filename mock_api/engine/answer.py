@@ -51,7 +51,7 @@ async def answer(state: Resources, task: ImageInferenceTask, base_url: str) -> l
             f"No recorded response matches this imageInference request (--strict): {reason}.",
         )
     digests: list[str] = []
-    if recording is None or not recording.has_files:
+    if task.reference_images and (recording is None or not recording.has_files):
         digests, errors = await resolve_references(task, state.store, state.config)
         if errors:
             raise Unanswerable(400, errors)

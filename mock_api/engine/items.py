@@ -17,6 +17,8 @@ from api_schema.limits import FORMAT_EXT
 from ..images.store import ImageRecord, ImageStore, RenderSource
 
 GENERATED_PATH = "/image/ws/2/ii/{uuid}.{ext}"
+# The item fields an ``InlineImage`` may be the value of (it is never anywhere else).
+INLINE_FIELDS = ("imageBase64Data", "imageDataURI")
 
 
 def new_uuid(rng: random.Random) -> str:
@@ -93,8 +95,17 @@ def image_field(record: ImageRecord, output_type: str, base_url: str, store: Ima
     """
     if output_type == "URL":
         return {"imageURL": base_url + record.path}
-    key = "imageBase64Data" if output_type == "base64Data" else "imageDataURI"
+    key = INLINE_FIELDS[0] if output_type == "base64Data" else INLINE_FIELDS[1]
     return {key: InlineImage(record, output_type, store)}
+
+
+def has_inline(items: list[dict[str, Any]]) -> bool:
+    """Whether any of the items holds an inline picture (as its own field, ``INLINE_FIELDS``)."""
+    for item in items:
+        for name in INLINE_FIELDS:
+            if isinstance(item.get(name), InlineImage):
+                return True
+    return False
 
 
 async def image_fields(

@@ -112,16 +112,18 @@ def _crashed(exc: Exception, where: str) -> Response:
     return envelope_response([internal_error(exc)])
 
 
-async def post_v1(
+# The routes hand back the coroutine of the function that answers (no coroutine of their own
+# around it, awaited in between): ``answer`` awaits it inside its crash guard.
+def post_v1(
     state: MockState, scope: Scope, body: bytes, complete: bool, headers: Mapping[str, str]
-) -> Response:
-    return await answer_v1(state, body if complete else None, headers, base_url_of(scope, headers))
+) -> Awaitable[Response]:
+    return answer_v1(state, body if complete else None, headers, base_url_of(scope, headers))
 
 
-async def get_image(
+def get_image(
     state: MockState, scope: Scope, body: bytes, complete: bool, headers: Mapping[str, str]
-) -> Response:
-    return await answer_image(state, scope["path"])
+) -> Awaitable[Response]:
+    return answer_image(state, scope["path"])
 
 
 async def answer(

@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api_schema import errors as E
 
-from ..engine.items import InlineImage, base64_pieces, materialize
+from ..engine.items import InlineImage, base64_pieces, has_inline, materialize
 from ..images.store import ImageGone
 from ..tasks.handler import TaskResult, failed
 
@@ -161,9 +161,7 @@ async def envelope_answer(results: Iterable[TaskResult]) -> Response:
     status, body = envelope(results)
     waits = [r.retry_after_s for r in results if r.retry_after_s]
     headers = {"Retry-After": str(max(waits))} if waits and status in (429, 503) else None
-    if not any(isinstance(v, InlineImage) for item in body.get("data", ()) for v in item.values()):
-        # An InlineImage is only ever an item's own field (``items.image_field``): a URL
-        # answer, most of them, needs no copy of its body.
+    if not has_inline(body.get("data", ())):  # a URL answer, most of them, needs no copy of its body
         return SafeJSONResponse(body, status_code=status, headers=headers)
     images: list[InlineImage] = []
     slotted = _slotted(body, images)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,7 +99,9 @@ class Wire:
 def head_size(scope: Scope) -> int:
     """The bytes of a request's line and headers, as they came on the wire (about)."""
     size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 16
-    return size + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+    headers = scope.get("headers", [])
+    # ": " and CRLF after each; sums in C (a generator over the pairs cost twice as much)
+    return size + 4 * len(headers) + sum(map(len, itertools.chain.from_iterable(headers)))
 
 
 def head_too_large(limit: int) -> str:

@@ -80,9 +80,10 @@ async def _upload_all(ctx: RequestContext, task: ImageInferenceTask, items: Item
 
 async def handle_image_inference(ctx: RequestContext, task: ImageInferenceTask) -> TaskResult:
     state = ctx.state
-    refused = await _check_targets(ctx, task)
-    if refused is not None:
-        return refused
+    if task.webhook_url is not None or task.upload_endpoint is not None:
+        refused = await _check_targets(ctx, task)
+        if refused is not None:
+            return refused
     sync = task.delivery_method == "sync" and task.webhook_url is None
     pushed = ctx.push if sync else None  # a socket gets a sync answer one image at a time
     if not (sync and pushed is None):
