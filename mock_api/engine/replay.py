@@ -48,11 +48,20 @@ def match_key(task: ImageInferenceTask) -> tuple[Any, ...]:
     )
 
 
+# The fields of a replayed item that come from the request and the mock, not the recording.
+_ANSWERED_FIELDS = ("taskType", "taskUUID", "imageUUID")
+
+
 @dataclass(frozen=True)
 class RecordedImage:
     item: dict[str, Any]  # the recorded response item, image field removed
     url_path: str  # URL path without extension, e.g. /image/os/a13d12/ws/2/ii/<uuid>
     file: FileSource | None  # the recorded picture, or None to render a preview
+
+    @functools.cached_property  # the recording never changes: worked out once, not per answer
+    def rest(self) -> dict[str, Any]:
+        """The recorded fields a replayed item copies as they are, in their recorded order."""
+        return {k: v for k, v in self.item.items() if k not in _ANSWERED_FIELDS}
 
     @property
     def image_uuid(self) -> str:
@@ -237,30 +246,32 @@ async def replay_items(
     synthesized ones after them."""
     chosen = recording.images[: task.number_results]
     records = []
+    fmt, expires_at = task.output_format, store.expiry(task.ttl)  # one answer: one moment
     for img in chosen:
         source = img.file if img.file is not None else render_source(task, img.seed, digests)
         record = ImageRecord(
-            path=img.path_for(task.output_format),
+            path=img.path_for(fmt),
             image_uuid=img.image_uuid,
             source=source,
-            fmt=task.output_format,
+            fmt=fmt,
             quality=task.output_quality,
-            expires_at=store.expiry(task.ttl),
+            expires_at=expires_at,
         )
         store.register(record)
         records.append(record)
     items = []
     fields = await image_fields(records, task.output_type, base_url, store)
+    safety = task.safety_enabled
     for img, image in zip(chosen, fields, strict=True):
+        # The request's and the mock's fields first, then the recorded ones in their order.
         item: dict[str, Any] = {
             "taskType": task.task_type,
             "taskUUID": task.task_uuid,
             "imageUUID": img.image_uuid,
             **image,
+            **img.rest,
         }
-        for name, value in img.item.items():
-            item.setdefault(name, value)
-        if task.safety_enabled:
+        if safety:
             item.setdefault("NSFWContent", False)
         items.append(item)
     extra = task.number_results - len(items)
