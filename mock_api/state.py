@@ -69,9 +69,16 @@ class MockState:
         self.parse_slots = anyio.CapacityLimiter(PARSE_THREADS)
         self.key_salt = secrets.token_bytes(16)  # callers are told apart by a keyed hash of their key
 
+    @staticmethod
+    def inline(size: int) -> bool:
+        """Whether CPU work on a payload of ``size`` bytes is done on the event loop. A caller
+        on the hot path calls the work itself then: a coroutine around it costs more than
+        the work for a small payload."""
+        return size <= INLINE_PAYLOAD_BYTES
+
     async def parse(self, size: int, work: Callable[..., T], *args: Any) -> T:
         """Run CPU work on a payload of ``size`` bytes: inline when small, else in a worker thread."""
-        if size <= INLINE_PAYLOAD_BYTES:
+        if self.inline(size):
             return work(*args)
         return await anyio.to_thread.run_sync(work, *args, limiter=self.parse_slots)
 

@@ -57,8 +57,13 @@ class Gateway:
             journal.set_status(entry, status, note or "too many large bodies at once")
             raise
         try:
-            record = functools.partial(journal.record, method=method, path=path, query=query, headers=headers)
-            entry = await self.state.parse(len(body), record, body)  # a large body is read off the loop
+            if self.state.inline(len(body)):
+                entry = journal.record(body, method=method, path=path, query=query, headers=headers)
+            else:  # a large body is read off the loop
+                record = functools.partial(
+                    journal.record, method=method, path=path, query=query, headers=headers
+                )
+                entry = await self.state.parse(len(body), record, body)
         except Exception:  # journaling must never break a request
             entry = journal.record(method=method, path=path, query=query, headers=headers)
         # ASGI gives header names in lower case. Reversed: the first of repeated headers wins.

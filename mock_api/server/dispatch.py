@@ -184,14 +184,18 @@ async def prepare(ctx: RequestContext, payload: bytes | str) -> list[tuple[Any, 
     """Each task of a payload with its validation, or the one result that refuses the batch."""
     state, limit = ctx.state, ctx.state.config.max_body_bytes
     size = len(payload) if len(payload) <= limit else 0  # too large: refused at once, inline
+    inline = state.inline(size)
     try:
-        tasks = await state.parse(size, decode_batch, payload, limit)
+        tasks = (
+            decode_batch(payload, limit) if inline else await state.parse(size, decode_batch, payload, limit)
+        )
     except BatchError as exc:
         return exc.result
     denied = authenticate(ctx, tasks)
     if denied is not None:
         return denied
-    return list(zip(tasks, await state.parse(size, _parse_all, tasks), strict=True))
+    checked = _parse_all(tasks) if inline else await state.parse(size, _parse_all, tasks)
+    return list(zip(tasks, checked, strict=True))
 
 
 async def run(ctx: RequestContext, payload: bytes | str) -> AsyncIterator[TaskResult]:
