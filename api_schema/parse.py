@@ -29,6 +29,12 @@ def _wire_fields(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
     return {field.alias or name: _nested_model(field) for name, field in model.model_fields.items()}
 
 
+@cache
+def _nested_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The wire names of a model's own fields that hold a nested model."""
+    return tuple(wire for wire, nested in _wire_fields(model).items() if nested is not None)
+
+
 def wire_field_names(model: type[BaseModel]) -> list[str]:
     """Every wire name a task model accepts, nested objects included."""
     names: list[str] = []
@@ -61,9 +67,7 @@ def _known_only(
     task with 100,000 made-up fields must cost a dictionary scan, not 100,000 errors.
     """
     fields = _wire_fields(model)
-    if raw.keys() <= fields.keys() and not any(
-        fields[name] and isinstance(value, dict) for name, value in raw.items()
-    ):
+    if raw.keys() <= fields.keys() and not any(isinstance(raw.get(n), dict) for n in _nested_names(model)):
         return raw  # every name known and nothing nested to look into (most tasks): no copy
     kept: dict[str, Any] = {}
     for name, value in raw.items():
