@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,8 @@ BASE_SECONDS = 0.5
 SECONDS_PER_STEP_MEGAPIXEL = 0.03
 # A hard ceiling on one job's simulated duration, whatever the flags.
 MAX_JOB_SECONDS = 3600.0
+# How often the finished jobs and taskUUIDs past their TTL are let go, at most.
+PRUNE_EVERY_S = 0.05
 # A request is kept for getTaskDetails with its strings up to this long; a longer one
 # (an inline reference picture) is kept as its start and its length, so a thousand
 # kept jobs hold kilobytes, not the megabytes they were sent.
@@ -145,6 +148,7 @@ class JobStore:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._owned: dict[str, list[Job]] = {}  # owner -> their jobs that may still be unfinished
+        self._pruned_at = -math.inf
 
     # ------------------------------------------------------------ taskUUIDs
     def claim(self, task_uuid: str) -> bool:
@@ -384,6 +388,11 @@ class JobStore:
 
     def _prune(self) -> None:
         now = self.clock.now()
+        # Every lookup prunes, several times per request: once per PRUNE_EVERY_S is enough
+        # for a TTL of minutes (a job or taskUUID outlives it by at most that much).
+        if self._pruned_at <= now < self._pruned_at + PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
         while self._jobs:
             job = next(iter(self._jobs.values()))
             if job.finished_at + self.ttl_s > now or (job.runner is not None and not job.runner.done()):
