@@ -75,6 +75,9 @@ class _OneWrite:
         elif not self._head_sent and self._cycle.response_started and not self._cycle.response_complete:
             self._held, self._head_sent = data, True  # the head: uvicorn writes it as the answer starts
             self._protocol.holding = self
+            # Not needed again, and the cycle holds this as its transport: no reference cycle
+            # left for the garbage collector to find (each was a request's worth of objects).
+            self._cycle = None
         else:
             self._transport.write(data)
 

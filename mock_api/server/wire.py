@@ -92,6 +92,9 @@ class Wire:
             conn.drop()
         finally:
             self.inflight -= conn.counted
+            # The scope holds the connection's send and the connection the scope: a cycle
+            # that only the garbage collector would free (and did, 8 % of its time).
+            scope.pop(RAW_SEND, None)
         if conn.counted + conn.sent > LARGE_REQUEST_BYTES:
             await give_back()
 
