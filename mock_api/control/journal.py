@@ -212,6 +212,8 @@ def _json_forms(secrets: list[str]) -> list[str]:
 
 def _secrets(found: list[str]) -> list[str]:
     # Shorter ones would blank out ordinary words; each secret once.
+    if len(found) <= 1:  # the bearer key alone, or nothing (nearly every request)
+        return [s for s in found if len(s) >= 4]
     return list(dict.fromkeys(s for s in found if len(s) >= 4))
 
 

@@ -108,7 +108,7 @@ def has_inline(items: list[dict[str, Any]]) -> bool:
     return False
 
 
-async def image_fields(
+def image_fields(
     records: list[ImageRecord], output_type: str, base_url: str, store: ImageStore
 ) -> list[dict[str, Any]]:
     """The image fields of several records."""

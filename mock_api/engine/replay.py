@@ -260,7 +260,7 @@ async def replay_items(
         store.register(record)
         records.append(record)
     items = []
-    fields = await image_fields(records, task.output_type, base_url, store)
+    fields = image_fields(records, task.output_type, base_url, store)
     safety = task.safety_enabled
     for img, image in zip(chosen, fields, strict=True):
         # The request's and the mock's fields first, then the recorded ones in their order.

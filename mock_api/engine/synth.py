@@ -39,7 +39,7 @@ async def synthesize(
         records.append(record)
         seeds.append(seed)
     items = []
-    fields = await image_fields(records, task.output_type, base_url, store)
+    fields = image_fields(records, task.output_type, base_url, store)
     for record, seed, image in zip(records, seeds, fields, strict=True):
         item: dict[str, Any] = {
             "taskType": task.task_type,
