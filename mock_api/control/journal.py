@@ -97,17 +97,22 @@ def redact_query(query: str) -> str:
     return urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
 
 
-def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], str | None]:
+    """The headers as the journal keeps them (lower-case names, secrets redacted), and the key
+    of the first Authorization header, in one pass."""
     out: dict[str, str] = {}
+    bearer: str | None = None
     for name, value in headers:
         lower = name.lower()
         if lower == "authorization":
+            if bearer is None:
+                bearer = _bearer_key(value)
             match = _BEARER.match(value)
             value = f"{match.group(1).strip()} {REDACTED}" if match else REDACTED
         elif is_secret_name(lower):
             value = REDACTED
         out[lower] = value if lower not in out else f"{out[lower]}, {value}"
-    return out
+    return out, bearer
 
 
 # A longer string inside a JSON body keeps its first 200 characters.
@@ -154,12 +159,9 @@ def _redact_string(container: Any, key: Any, text: str, long: list[tuple[Any, An
         long.append((container, key))
 
 
-def bearer_of(headers: Iterable[tuple[str, str]]) -> str | None:
-    for name, value in headers:
-        if name.lower() == "authorization":
-            match = _BEARER_KEY.match(value)
-            return match.group(1) if match else value.strip() or None
-    return None
+def _bearer_key(authorization: str) -> str | None:
+    match = _BEARER_KEY.match(authorization)
+    return match.group(1) if match else authorization.strip() or None
 
 
 def api_keys_in(value: Any) -> list[str]:
@@ -246,8 +248,8 @@ class Journal:
         body with nothing in it to redact (``_clean_text``) is kept as its text, and
         ``entries()`` decodes it the way ``_body`` treats every other body at once.
         """
-        headers = list(headers)
-        found = [s for s in (bearer_of(headers), *extra_secrets) if s]
+        shown_headers, bearer = redact_headers(headers)
+        found = [s for s in (bearer, *extra_secrets) if s]
         known = _secrets(found)
         clean = self._clean_text(body, known) if body else None
         if clean is not None:
@@ -256,7 +258,7 @@ class Journal:
             secrets, is_json, truncated = known, None, False
         else:
             shown, is_json, truncated, secrets = self._body(body, found)
-        query, shown_headers = redact_query(query), redact_headers(headers)
+        query = redact_query(query)
         if secrets and _holds_any(
             secrets, transport, method, path, query, *shown_headers, *shown_headers.values()
         ):
