@@ -44,10 +44,14 @@ def test_the_round_report_counts_a_missing_answer_as_lost():
     assert report.lost == 2 * 2 + load.ASYNC_IMAGES and len(report.errors) == 5
 
 
-def test_eight_simultaneous_generations_through_the_app_all_complete():
-    with run_app() as url:
+def test_eight_simultaneous_generations_through_the_app_all_complete(tmp_path):
+    log = tmp_path / "app.log"
+    with run_app(log) as url:
         outcomes = load.generate_through_app(url, 8, timeout_s=120)
-    assert [o["ok"] for o in outcomes] == [True] * 8, outcomes
+    failed = [o for o in outcomes if not o["ok"]]
+    # The failed calls' own errors and the app's last lines: a rare failure must say why.
+    assert not failed, (failed, log.read_text(errors="replace")[-4000:])
+    assert len(outcomes) == 8
     assert len({o["imageUUID"] for o in outcomes}) == 8
     assert [int(o["row_seed"]) for o in outcomes] == [o["seed"] for o in outcomes]
 
