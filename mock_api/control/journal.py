@@ -214,7 +214,7 @@ def _json_forms(secrets: list[str]) -> list[str]:
 
 def _secrets(found: list[str]) -> list[str]:
     # Shorter ones would blank out ordinary words; each secret once.
-    if len(found) <= 1:  # the bearer key alone, or nothing (nearly every request)
+    if len(found) <= 1:  # the bearer key alone, or nothing (nearly every request): no dict
         return [s for s in found if len(s) >= 4]
     return list(dict.fromkeys(s for s in found if len(s) >= 4))
 

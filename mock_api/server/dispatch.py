@@ -133,10 +133,8 @@ def _fast_decode(payload: bytes | str) -> list[Any] | None:
     return tasks if isinstance(tasks, list) and 0 < len(tasks) <= MAX_TASKS_PER_REQUEST else None
 
 
-def decode_batch(payload: bytes | str, limit: int, *, fast: bool = False) -> list[Any]:
-    """The tasks of a payload; BatchError when it is too large (in bytes or values), not
-    JSON or not 1..100 tasks. ``fast``: orjson's reading when it is a batch, for a caller
-    that reads it again with json when a task is refused (``_fast_decode``)."""
+def _checked_size(payload: bytes | str, limit: int) -> int:
+    """The payload's size in bytes; BatchError when it is too large (in bytes or values) or empty."""
     size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise too_large(limit)
@@ -148,10 +146,11 @@ def decode_batch(payload: bytes | str, limit: int, *, fast: bool = False) -> lis
             E.INVALID_REQUEST_BODY,
             f"Request body holds more than {MAX_JSON_VALUES} JSON values; no batch of tasks needs as many.",
         )
-    if fast and size <= INLINE_PAYLOAD_BYTES:
-        tasks = _fast_decode(payload)
-        if tasks is not None:
-            return tasks
+    return size
+
+
+def _json_batch(payload: bytes | str) -> list[Any]:
+    """The tasks of a payload as json reads it; BatchError when it is not JSON or not 1..100 tasks."""
     try:
         tasks = _decode_array(payload)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
@@ -174,6 +173,23 @@ def decode_batch(payload: bytes | str, limit: int, *, fast: bool = False) -> lis
     if len(tasks) > MAX_TASKS_PER_REQUEST:
         raise BatchError(400, E.INVALID_REQUEST_BODY, f"At most {MAX_TASKS_PER_REQUEST} tasks per request.")
     return tasks
+
+
+def decode_batch(payload: bytes | str, limit: int) -> list[Any]:
+    """The tasks of a payload; BatchError when it is too large (in bytes or values), not
+    JSON or not 1..100 tasks."""
+    _checked_size(payload, limit)
+    return _json_batch(payload)
+
+
+def read_batch(payload: bytes | str, limit: int) -> tuple[list[Any], bool]:
+    """``decode_batch``'s tasks, read by orjson when the payload is small and orjson reads a
+    batch in it (then True: the caller reads it again with json if a task is refused)."""
+    if _checked_size(payload, limit) <= INLINE_PAYLOAD_BYTES:
+        tasks = _fast_decode(payload)
+        if tasks is not None:
+            return tasks, True
+    return _json_batch(payload), False
 
 
 def _parse_all(tasks: list[Any]) -> list[tuple[Any, Any]]:
@@ -209,9 +225,10 @@ async def prepare(ctx: RequestContext, payload: bytes | str) -> list[tuple[Any, 
     state, limit = ctx.state, ctx.state.config.max_body_bytes
     size = len(payload) if len(payload) <= limit else 0  # too large: refused at once, inline
     inline = state.inline(size)
+    by_orjson = False
     try:
         if inline:
-            tasks = decode_batch(payload, limit, fast=True)
+            tasks, by_orjson = read_batch(payload, limit)
         else:
             tasks = await state.parse(size, decode_batch, payload, limit)
     except BatchError as exc:
@@ -223,10 +240,10 @@ async def prepare(ctx: RequestContext, payload: bytes | str) -> list[tuple[Any, 
         checked = await state.parse(size, _parse_all, tasks)
     else:
         checked = _parse_all(tasks)
-        if any(task is None for task, _ in checked):
-            # orjson read it, and a task is refused: the refusal is worked out from json's
-            # reading, so that it says what it says for every payload (``_fast_decode``).
-            tasks = decode_batch(payload, limit)
+        if by_orjson and any(task is None for task, _ in checked):
+            # A task is refused: the refusal is worked out from json's reading, so that it
+            # says what it says for every payload (``_fast_decode``).
+            tasks = _json_batch(payload)
             checked = _parse_all(tasks)
     return list(zip(tasks, checked, strict=True))
 

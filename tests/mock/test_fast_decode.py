@@ -101,6 +101,8 @@ def test_what_orjson_refuses_is_read_by_json() -> None:
         b"[]",
         ("[" + ",".join([task_text] * 101) + "]").encode(),  # too many tasks
         b'{"taskType": "ping"}',  # not an array
+        b"[" * 20_000 + b"]" * 20_000,  # past orjson's depth limit and json's recursion: refused
+        ("[" + task_text.replace('"seed": 7', '"seed": ' + "[" * 3000 + "]" * 3000) + "]").encode(),
         "[" + task_text + "]",  # a WebSocket's text
     ]
     for payload in cases:

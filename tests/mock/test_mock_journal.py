@@ -287,3 +287,14 @@ def test_documented_requests_skip_the_parse_and_anything_secret_does_not() -> No
         body.replace("a sign", "p" * 2001),  # a string the journal shortens
     ):
         assert journal._clean_text(dirty, ["sk-the-bearer-key-0001"]) is None, dirty
+
+
+def test_the_secret_name_verdicts_stay_bounded_whatever_names_come() -> None:
+    from mock_api.control import journal
+
+    for n in range(journal._NAME_CACHE_SIZE * 3):
+        journal.is_secret_name(f"madeUp{n}")
+    journal.is_secret_name("x" * 10_000)  # a long name is judged, never kept
+    assert len(journal._name_verdicts) <= journal._NAME_CACHE_SIZE
+    assert all(len(name) <= journal._NAME_CACHE_CHARS for name in journal._name_verdicts)
+    assert journal.is_secret_name("apiKey") and not journal.is_secret_name("madeUp1")
