@@ -64,7 +64,7 @@ STAGES = (
     ("  FaultInjector.decide", ("FaultInjector.decide",)),
     ("  FastAPI/Starlette stack to the endpoint", ("ServerErrorMiddleware.__call__",)),
     ("    post_v1 (the endpoint)", ("post_v1",)),
-    ("      decoding the batch (json.loads)", ("decode_tasks", "decode_batch")),
+    ("      decoding the batch (json.loads, orjson)", ("decode_tasks", "decode_batch", "read_batch")),
     ("      authentication", ("check_auth", "authenticate")),
     ("      parse_task (validation)", ("parse_task",)),
     ("      imageInference handler (replay match)", ("run_inference", "handle_image_inference")),
