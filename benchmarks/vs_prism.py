@@ -169,7 +169,10 @@ def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list
         prism_v = statistics.median(getattr(r, attr) for r in runs["prism"])
         met = None if op is None else (ratio <= limit if op == "<=" else ratio >= limit)
         passed = False if failures else met
-        values = f"mock {_num(mock_v)} / Prism {_num(prism_v)} {UNITS[attr]}"
+        # The ratio is the median of the rounds' own ratios, not the ratio of the two medians
+        # below (each server's median may come from a different round): both are shown.
+        per_round = ", ".join(f"{r:.2f}" for r in ratios)
+        values = f"per round {per_round}; medians mock {_num(mock_v)} / Prism {_num(prism_v)} {UNITS[attr]}"
         notes = f"{values}; {shape}; Prism {prism_version}; {load}"
         if failures:
             notes = f"FAILED: {failures} non-2xx or socket errors; " + notes
