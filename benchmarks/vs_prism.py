@@ -112,7 +112,7 @@ def measure(settings: Settings, wrk: str, prism_bin: Path, echo: bool = False) -
                 "mock", mock.url, lambda uuid: expected_mock_answer(example.response, uuid, mock.url)
             )
 
-            def one(name: str, seconds: float) -> WrkRun:
+            def one(name: str, seconds: float, label: str = "") -> WrkRun:
                 server = servers[name]
                 result = run_wrk(
                     wrk,
@@ -124,10 +124,10 @@ def measure(settings: Settings, wrk: str, prism_bin: Path, echo: bool = False) -
                     threads=settings.threads,
                 )
                 if echo:
-                    print(f"   {name:5} {_describe(result)}", file=sys.stderr, flush=True)
+                    print(f"   {name:5} {_describe(result)}{label}", file=sys.stderr, flush=True)
                 return result
 
-            warmups = [one(name, settings.warmup) for name in runs]
+            warmups = [one(name, settings.warmup, " (warm-up, not counted)") for name in runs]
             for i in range(settings.rounds):
                 for name in ("mock", "prism") if i % 2 == 0 else ("prism", "mock"):
                     runs[name].append(one(name, settings.seconds))
