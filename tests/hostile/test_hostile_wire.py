@@ -88,6 +88,33 @@ def test_a_body_that_never_arrives_gets_408_and_is_journaled(mock: Server) -> No
     assert journal[-1]["status"] == 408
 
 
+def test_a_body_that_trickles_in_is_cut_off_by_the_deadline_of_the_whole_request(mock: Server) -> None:
+    # A byte every 0.2 s: each piece comes well within the 1 s deadline, so only a deadline
+    # counted from the request's start (not one per read) answers before the body is whole.
+    with raw_socket(mock.url) as sock:
+        sock.sendall(request_bytes("POST", "/v1", b"[", {**AUTH, "Content-Length": "1000"}))
+        cut_off = False
+        for _ in range(30):  # at most 6 s of trickling, and the body would still be short
+            time.sleep(0.2)
+            try:
+                sock.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                cut_off = True
+                break
+            sock.settimeout(0.0)
+            try:
+                if sock.recv(1, socket.MSG_PEEK):
+                    cut_off = True  # the answer has come while the body was still trickling
+                    break
+            except BlockingIOError:
+                pass
+            finally:
+                sock.settimeout(BOUND_S)
+        status, body = envelope_of(closed_by_server(sock))
+    assert cut_off, "the mock waited for the trickled body as long as it kept coming"
+    assert status == 408 and "body did not arrive" in body["errors"][0]["message"]
+
+
 def test_an_idle_keep_alive_connection_is_closed(mock: Server) -> None:
     with raw_socket(mock.url) as sock:
         sock.sendall(request_bytes("GET", "/health"))
