@@ -111,24 +111,21 @@ def _fuzz_mode(
 
 def property_tests() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...]]]:
     """The api_schema property tests: name -> (inner function, its strategies)."""
-    from hypothesis import strategies as st
-
     from tests.schema import test_schema_properties as props
 
-    # Each test's own strategies, in the order of its arguments (tests/mock/test_fuzz.py runs
-    # this table briefly, so a test whose arguments change cannot leave it behind).
+    # Each test with the strategies its own @given takes (named once in the test module).
     return {
         "valid tasks round-trip": (
             props.test_every_valid_task_round_trips.hypothesis.inner_test,
-            (props.valid_tasks,),
+            props.ROUND_TRIP,
         ),
         "any JSON value gives error items": (
             props.test_any_json_value_never_raises.hypothesis.inner_test,
-            (props.json_values,),
+            props.ANY_JSON,
         ),
         "a mutated field is named": (
             props.test_a_mutated_field_gives_items_naming_it_or_stays_valid.hypothesis.inner_test,
-            (props.valid_tasks, st.sampled_from(props.FIELDS), props.json_values),
+            props.MUTATED,
         ),
     }
 
