@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -88,9 +88,10 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# What an image is made from. Each has a hashable cache identity.
-@dataclass(frozen=True)
-class RenderSource:
+# What an image is made from. Each has a hashable cache identity. The two made for every
+# answer (RenderSource, ImageRecord) are named tuples: as immutable as a frozen dataclass,
+# made in half its time (a frozen dataclass sets each field through object.__setattr__).
+class RenderSource(NamedTuple):
     """A preview drawn from generation parameters (and an optional reference picture)."""
 
     prompt: str
@@ -120,8 +121,7 @@ class BlobSource:
 Source = RenderSource | FileSource | BlobSource
 
 
-@dataclass(frozen=True)
-class ImageRecord:
+class ImageRecord(NamedTuple):
     path: str  # URL path, e.g. /image/ws/2/ii/<uuid>.jpg
     image_uuid: str
     source: Source
