@@ -97,7 +97,7 @@ class Clock:
         self.offset += seconds
 
 
-@dataclass
+@dataclass(slots=True)  # made per answer: no __dict__ to allocate
 class Job:
     task_uuid: str
     task_type: str

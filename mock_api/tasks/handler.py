@@ -13,7 +13,7 @@ from api_schema import errors as E
 from ..state import MockState
 
 
-@dataclass
+@dataclass(slots=True)  # made per answer: no __dict__ to allocate
 class TaskResult:
     """What one task contributed to the envelope, and the HTTP status if it failed."""
 
@@ -35,7 +35,7 @@ class Connection(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)  # made per answer: no __dict__ to allocate
 class RequestContext:
     """One request (REST) or one connection (WebSocket), as the handlers see it."""
 
