@@ -7,6 +7,7 @@ Source: the model page, https://runware.ai/docs/models/zai-glm-image
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -98,6 +99,9 @@ def result_seed(seed: int, index: int) -> int:
     return (seed + index) % (SEED_MAX + 1)
 
 
+# Asked once per generation with a few sizes that repeat; round() to 6 places goes through
+# a decimal string and cost 1 % of a mock answer's CPU. The sizes are bounded, and so the table.
+@functools.lru_cache(maxsize=4096)
 def estimate_cost(width: int, height: int, number_results: int = 1) -> float:
     """Price by pixel count from the documented 1024x1024 price (the mock's rule)."""
     per_image = PRICE_PER_1024_SQUARE * (width * height) / (1024 * 1024)
