@@ -37,15 +37,11 @@ class Unanswerable(Exception):
 async def answer(state: Resources, task: ImageInferenceTask, base_url: str) -> list[dict[str, Any]]:
     """The complete result items, by replay or synthesis; raises Unanswerable."""
 
-    def refuse(status: int, code: str, message: str) -> Unanswerable:
-        return Unanswerable(
-            status, [make_error(code, message, task_type=task.task_type, task_uuid=task.task_uuid)]
-        )
-
     recording = state.replay.match(task)
     if recording is None and state.config.strict:
         reason = state.replay.explain_miss(task)
-        raise refuse(
+        raise _refusal(
+            task,
             400,
             E.NO_RECORDED_RESPONSE,
             f"No recorded response matches this imageInference request (--strict): {reason}.",
@@ -55,14 +51,29 @@ async def answer(state: Resources, task: ImageInferenceTask, base_url: str) -> l
         digests, errors = await resolve_references(task, state.store, state.config)
         if errors:
             raise Unanswerable(400, errors)
-    kw = {"rng": state.rng, "store": state.store, "base_url": base_url}
     try:
         if recording is not None:
-            return await replay_items(recording, task, digests, **kw)
-        return await synthesize(task, digests, count=task.number_results, first_index=0, **kw)
+            return await replay_items(
+                recording, task, digests, rng=state.rng, store=state.store, base_url=base_url
+            )
+        return await synthesize(
+            task,
+            digests,
+            count=task.number_results,
+            first_index=0,
+            rng=state.rng,
+            store=state.store,
+            base_url=base_url,
+        )
     except ImageGone:
-        raise refuse(
+        raise _refusal(
+            task,
             503,
             E.SERVICE_UNAVAILABLE,
             "A reference picture was evicted from the mock's memory while rendering; try again.",
         ) from None
+
+
+def _refusal(task: ImageInferenceTask, status: int, code: str, message: str) -> Unanswerable:
+    error = make_error(code, message, task_type=task.task_type, task_uuid=task.task_uuid)
+    return Unanswerable(status, [error])

@@ -28,7 +28,7 @@ from ..config import DEFAULTS
 from ..images.files import MAX_EXCHANGE_BYTES, check_not_link, check_regular_file, read_regular_file
 from ..images.references import MAX_PIXELS_ANY, PictureTooLarge, check_picture
 from ..images.store import FileSource, ImageRecord, ImageStore, picture_format
-from .items import image_fields, render_source
+from .items import image_field, render_source
 from .synth import synthesize
 
 # The parameters that decide whether a request matches a recording, in order.
@@ -244,31 +244,20 @@ async def replay_items(
     taskUUID echoing the request, pictures served by the mock in the requested
     format and output type. Asking for more results than were recorded adds
     synthesized ones after them."""
-    chosen = recording.images[: task.number_results]
-    records = []
-    fmt, expires_at = task.output_format, store.expiry(task.ttl)  # one answer: one moment
-    for img in chosen:
-        source = img.file if img.file is not None else render_source(task, img.seed, digests)
-        record = ImageRecord(
-            path=img.path_for(fmt),
-            image_uuid=img.image_uuid,
-            source=source,
-            fmt=fmt,
-            quality=task.output_quality,
-            expires_at=expires_at,
-        )
-        store.register(record)
-        records.append(record)
     items = []
-    fields = image_fields(records, task.output_type, base_url, store)
+    fmt, expires_at = task.output_format, store.expiry(task.ttl)  # one answer: one moment
+    task_type, task_uuid, output_type = task.task_type, task.task_uuid, task.output_type
     safety = task.safety_enabled
-    for img, image in zip(chosen, fields, strict=True):
+    for img in recording.images[: task.number_results]:
+        source = img.file if img.file is not None else render_source(task, img.seed, digests)
+        record = ImageRecord(img.path_for(fmt), img.image_uuid, source, fmt, task.output_quality, expires_at)
+        store.register(record)
         # The request's and the mock's fields first, then the recorded ones in their order.
         item: dict[str, Any] = {
-            "taskType": task.task_type,
-            "taskUUID": task.task_uuid,
-            "imageUUID": img.image_uuid,
-            **image,
+            "taskType": task_type,
+            "taskUUID": task_uuid,
+            "imageUUID": record.image_uuid,
+            **image_field(record, output_type, base_url, store),
             **img.rest,
         }
         if safety:
