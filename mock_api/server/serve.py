@@ -30,7 +30,7 @@ from api_schema import errors as E
 from ..config import DEFAULTS, MockConfig
 from ..tasks.handler import failed
 from .envelope import dumps, envelope
-from .wire import head_too_large
+from .wire import HEAD_BOUND, head_too_large
 
 # Room past the body limit for a WebSocket message the app still reads (to answer it).
 WS_OVERSIZE_MARGIN = 1024 * 1024
@@ -109,6 +109,7 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_open = False  # a request's head has begun and is not complete yet
         self._head_seen = 0  # bytes received while it was open (an upper bound of its size)
+        self._piece_bound = 0  # at most how long a head that completes in this piece can be
         self.holding: _OneWrite | None = None  # the answer whose head is held (one at a time)
         # uvicorn logs each answer whenever its access logger has a handler, and works out the
         # line's client address and path first (2 % of the mock's CPU under wrk) even when the
@@ -120,6 +121,9 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        # A head that completes in this piece is no longer than the piece and what was seen
+        # of it before: within the limit, the wire need not measure it again (``HEAD_BOUND``).
+        self._piece_bound = len(data) + (self._head_seen if self._head_open else 0)
         super().data_received(data)
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             self._disarm()
@@ -145,6 +149,7 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.cycle is not None and self.cycle is not before:  # not for a WebSocket's upgrade
             self.cycle.transport = _OneWrite(self.transport, self.cycle, self)
+            self.cycle.scope[HEAD_BOUND] = self._piece_bound  # type: ignore[literal-required]
 
     def on_response_complete(self) -> None:
         if self.holding is not None:  # an answer without a body (HEAD): its head goes now

@@ -14,7 +14,8 @@ The outermost layer of the app, so they hold behind uvicorn and in-process alike
   goes for WebSocket messages.
 
 A request line and headers over ``max_header_bytes`` get 431 here when they arrived
-in one piece (the server protocol, ``serve``, only bounds a head that is still arriving).
+in one piece (the server protocol, ``serve``, only bounds a head that is still arriving;
+it tells the wire, ``HEAD_BOUND``, when the piece was too short to hold a longer head).
 
 The request's reader (the gateway) calls ``receive``; ``BodyTimeout`` and
 ``OverBudget`` come out of it and are answered here.
@@ -42,6 +43,9 @@ RETRY_AFTER_S = 1
 # ``reset`` (``faults.drop_connection``): a middleware inside the wire (CORS) hands the
 # gateway a wrapped ``send``.
 RAW_SEND = "mock_api.raw_send"
+# Where the server protocol (``serve``) puts at most how long a request's head was, when the
+# head came in one piece it could bound by its length; in-process there is none.
+HEAD_BOUND = "mock_api.head_bound"
 
 
 class BodyTimeout(Exception):
@@ -70,7 +74,8 @@ class Wire:
             await self.app(scope, receive, send)
             return
         conn = Connection(self, scope, receive, send)
-        if head_size(scope) > self.config.max_header_bytes:
+        limit = self.config.max_header_bytes
+        if scope.get(HEAD_BOUND, limit + 1) > limit and head_size(scope) > limit:
             await conn.refuse_head()
             return
         scope[RAW_SEND] = conn.send  # uvicorn makes a scope per request: ours to add to

@@ -122,6 +122,18 @@ def test_an_idle_keep_alive_connection_is_closed(mock: Server) -> None:
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"}")
 
 
+def test_a_head_over_16_kb_in_two_pieces_that_each_fit_gets_431(mock: Server) -> None:
+    # Each piece is under the limit, so neither alone can say the head is too large.
+    head = request_bytes("POST", "/v1", b"[]", {**AUTH, "X-First": "a" * 10_000, "X-Second": "b" * 8_000})
+    cut = head.index(b"X-Second")
+    with raw_socket(mock.url) as sock:
+        sock.sendall(head[:cut])
+        time.sleep(0.3)  # so that the server reads the first piece on its own
+        sock.sendall(head[cut:])
+        status, body = envelope_of(closed_by_server(sock))
+    assert status == 431 and body["errors"][0]["code"] == "requestTooLarge"
+
+
 @pytest.mark.parametrize(
     "headers",
     [
