@@ -48,6 +48,8 @@ GOALS = (
     ("vs_prism_p50", "latency p50, mock / Prism", "p50_ms", "<=", 1.0),
     ("vs_prism_p99", "latency p99, mock / Prism", "p99_ms", None, None),
 )
+# Past this much stolen time in any timed run, the rows say the host was noisy.
+NOISY_STEAL_CORES = 0.1
 UNITS = {"cpu_ms_per_request": "ms CPU/request", "rate": "req/s", "p50_ms": "ms", "p99_ms": "ms"}
 
 
@@ -158,6 +160,12 @@ def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list
     runs: dict[str, list[WrkRun]] = report["runs"]
     failures = report["warmup_failures"] + sum(r.failures for rs in runs.values() for r in rs)
     load = f"load average {report['load_before'][0]:.2f} -> {report['load_after'][0]:.2f}"
+    # Time the hypervisor gave other guests slows whichever server it falls on: a round with
+    # much of it compares the host's moods, not the servers. Said beside the verdict, which stands.
+    stolen = max(r.steal_cores for rs in runs.values() for r in rs)
+    load += f"; stolen up to {stolen:.2f} cores"
+    if stolen > NOISY_STEAL_CORES:
+        load += " (a noisy host: rerun when it is quiet)"
     shape = f"{settings.rounds} x {settings.seconds:g} s, {settings.connections} conn, {settings.threads} thr"
     out = []
     for name, what, attr, op, limit in GOALS:
