@@ -65,21 +65,18 @@ def _known_only(
 
     Unknown names are counted here in one pass instead of being handed to pydantic: a
     task with 100,000 made-up fields must cost a dictionary scan, not 100,000 errors.
+    Called once ``_all_known`` has said no: an object with nothing to drop is not copied.
     """
     fields = _wire_fields(model)
-    if _all_known(raw, model):
-        return raw  # every name known and nothing nested to look into (most tasks): no copy
     kept: dict[str, Any] = {}
     for name, value in raw.items():
         if name not in fields:
             unknown.add(prefix + str(name))
             continue
         nested = fields[name]
-        kept[name] = (
-            _known_only(value, nested, f"{prefix}{name}.", unknown)
-            if nested and isinstance(value, dict)
-            else value
-        )
+        if nested and isinstance(value, dict) and not _all_known(value, nested):
+            value = _known_only(value, nested, f"{prefix}{name}.", unknown)
+        kept[name] = value
     return kept
 
 

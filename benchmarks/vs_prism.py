@@ -159,13 +159,13 @@ def _describe(r: WrkRun) -> str:
 def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list[Result]:
     runs: dict[str, list[WrkRun]] = report["runs"]
     failures = report["warmup_failures"] + sum(r.failures for rs in runs.values() for r in rs)
-    load = f"load average {report['load_before'][0]:.2f} -> {report['load_after'][0]:.2f}"
+    host = f"load average {report['load_before'][0]:.2f} -> {report['load_after'][0]:.2f}"
     # Time the hypervisor gave other guests slows whichever server it falls on: a round with
     # much of it compares the host's moods, not the servers. Said beside the verdict, which stands.
     stolen = max(r.steal_cores for rs in runs.values() for r in rs)
-    load += f"; stolen up to {stolen:.2f} cores"
+    host += f"; stolen up to {stolen:.2f} cores"
     if stolen > NOISY_STEAL_CORES:
-        load += " (a noisy host: rerun when it is quiet)"
+        host += " (a noisy host: rerun when it is quiet)"
     shape = f"{settings.rounds} x {settings.seconds:g} s, {settings.connections} conn, {settings.threads} thr"
     out = []
     for name, what, attr, op, limit in GOALS:
@@ -181,7 +181,7 @@ def rows(report: dict[str, Any], settings: Settings, prism_version: str) -> list
         # below (each server's median may come from a different round): both are shown.
         per_round = ", ".join(f"{r:.2f}" for r in ratios)
         values = f"per round {per_round}; medians mock {_num(mock_v)} / Prism {_num(prism_v)} {UNITS[attr]}"
-        notes = f"{values}; {shape}; Prism {prism_version}; {load}"
+        notes = f"{values}; {shape}; Prism {prism_version}; {host}"
         if failures:
             notes = f"FAILED: {failures} non-2xx or socket errors; " + notes
         out.append(

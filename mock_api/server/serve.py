@@ -127,8 +127,8 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
         # of it before: within the limit, the wire need not measure it again (``HEAD_BOUND``).
         self._piece_bound = len(data) + (self._head_seen if self._head_open else 0)
         super().data_received(data)
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            self._disarm()
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:  # _gone(), inline:
+            self._disarm()  # once per request, where a method call is 0.2 % of an answer
             return
         if not self._head_open:
             self._disarm()  # idle between requests is timeout_keep_alive's; a body is the wire's
@@ -200,12 +200,16 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer.cancel()
             self._head_timer = None
 
+    def _gone(self) -> bool:
+        """Whether the connection is closing, or no longer this protocol's (a WebSocket now)."""
+        return self.transport.is_closing() or self.transport.get_protocol() is not self
+
     def _idle_late(self) -> None:
         """Close the connection once it has been idle for ``timeout_keep_alive`` since its last
         answer; while a request is in progress, the end of its answer arms this again."""
         self._idle_timer = None
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return  # closed, or upgraded to a WebSocket
+        if self._gone():
+            return
         if self._head_open or (self.cycle is not None and not self.cycle.response_complete):
             return
         remaining = self._idle_since + self.timeout_keep_alive - self.loop.time()
@@ -216,8 +220,8 @@ class MockHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_late(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return  # closed, or upgraded to a WebSocket
+        if self._gone():
+            return
         if self.cycle is not None and not self.cycle.response_complete and not self._head_open:
             return  # a request is being answered: its body and answer have their own bounds
         message = f"The request's headers did not arrive within {self.head_timeout_s:g} s."

@@ -26,6 +26,7 @@ from tests.support.hostile import (
     data_uri,
     noisy_png,
     raw_socket,
+    read_answer,
     read_until_closed,
     request_bytes,
     wait_until,
@@ -122,20 +123,6 @@ def test_an_idle_keep_alive_connection_is_closed(mock: Server) -> None:
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"}")
 
 
-def one_answer(sock: socket.socket) -> bytes:
-    """One whole answer on a keep-alive connection (its head, then Content-Length bytes)."""
-    sock.settimeout(BOUND_S)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536) or b"<closed>\r\n\r\n"
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.lower().split(b"\r\n")
-    length = next((int(x.split(b":")[1]) for x in lines if x.startswith(b"content-length:")), 0)
-    while len(body) < length:
-        body += sock.recv(65536) or b"<closed>"
-    return head + b"\r\n\r\n" + body
-
-
 def test_a_connection_in_use_is_not_closed_for_idling_until_it_idles() -> None:
     # The keep-alive deadline runs from each answer's end, not from the first one: a client
     # asking again within it keeps its connection however long it goes on (here 3 x 0.8 s
@@ -143,7 +130,7 @@ def test_a_connection_in_use_is_not_closed_for_idling_until_it_idles() -> None:
     with spawn_mock("--keep-alive-s", "2") as server, raw_socket(server.url) as sock:
         for _ in range(4):
             sock.sendall(request_bytes("GET", "/health"))
-            assert one_answer(sock).startswith(b"HTTP/1.1 200")
+            assert read_answer(sock).startswith(b"HTTP/1.1 200")
             time.sleep(0.8)
         assert closed_by_server(sock) == b""  # closed, with nothing more sent
 

@@ -5,7 +5,6 @@ answers of pipelined requests. Raw sockets on 127.0.0.1 against the real server.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from mock_api.server.serve import _OneWrite
 from mock_api.testing import AUTH, Server, spawn_mock, task
-from tests.support.hostile import raw_socket, read_until_closed, request_bytes
+from tests.support.hostile import raw_socket, read_head, read_until_closed, request_bytes
 
 BOUND_S = 30
 
@@ -24,22 +23,13 @@ def mock() -> Iterator[Server]:
         yield server
 
 
-def _read_head(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"closed before a whole head: {data!r}"
-        data += chunk
-    return data
-
-
 def test_100_continue_is_sent_before_the_body_is(mock: Server) -> None:
     body = json.dumps([task()]).encode()
     head = request_bytes("POST", "/v1", headers={**AUTH, "Expect": "100-continue", "Connection": "close"})
     head = head.replace(b"Content-Length: 0", f"Content-Length: {len(body)}".encode())
     with raw_socket(mock.url, timeout_s=BOUND_S) as sock:
         sock.sendall(head)
-        assert _read_head(sock).startswith(b"HTTP/1.1 100 Continue")  # a held write would hang here
+        assert read_head(sock).startswith(b"HTTP/1.1 100 Continue")  # a held write would hang here
         sock.sendall(body)
         answer = read_until_closed(sock)
     status_line, _, rest = answer.partition(b"\r\n")
@@ -52,7 +42,7 @@ def test_a_head_answer_has_no_body_to_wait_for(mock: Server) -> None:
     path = url.removeprefix(mock.url)
     with raw_socket(mock.url, timeout_s=BOUND_S) as sock:
         sock.sendall(request_bytes("HEAD", path))  # keep-alive: nothing closes the connection
-        head = _read_head(sock)
+        head = read_head(sock)
         assert head.startswith(b"HTTP/1.1 200") and b"content-length:" in head.lower()
         sock.sendall(request_bytes("GET", "/health", headers={"Connection": "close"}))
         assert b'"status":"ok"' in read_until_closed(sock)

@@ -137,6 +137,28 @@ def read_until_closed(sock: socket.socket, limit: int = 4 * MB) -> bytes:
     return b"".join(chunks)
 
 
+def read_head(sock: socket.socket) -> bytes:
+    """What the server sends up to the end of an answer's head (bounded by the socket's timeout)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before a whole head: {data!r}"
+        data += chunk
+    return data
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One whole answer on a keep-alive connection: its head, then Content-Length bytes."""
+    head, _, body = read_head(sock).partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    length = next((int(x.split(b":")[1]) for x in lines if x.startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before a whole body: {len(body)} of {length} bytes"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def request_bytes(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     all_headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), **(headers or {})}
