@@ -235,8 +235,10 @@ def spawn_mock(
     env: dict[str, str] | None = None,
     log_path: Path | None = None,
     timeout: float = START_TIMEOUT_S,
+    python: str = sys.executable,
 ) -> Iterator[Server]:
-    """``python -m mock_api --port <free> <args>`` until the block ends."""
+    """``python -m mock_api --port <free> <args>`` until the block ends; ``python`` is the
+    interpreter that runs it (one with requirements.txt installed)."""
     port = free_port()
     argv = ["-m", "mock_api", "--port", str(port), "--log-level", "warning", *args]
     with run_server(
@@ -247,5 +249,6 @@ def spawn_mock(
         log_path=log_path,
         log_name="mock.log",
         timeout=timeout,
+        program=python,
     ) as server:
         yield server

@@ -18,7 +18,7 @@ import pytest
 from api_schema import limits
 from demo.client import RunwareClient
 from mock_api import MockConfig
-from mock_api.testing import ROOT, quiet_env, runware_respx, task
+from mock_api.testing import ROOT, quiet_env, runware_respx, spawn_mock, task
 from tests.support.snippets import readme_snippets
 
 PLUGIN = "mock_api.testing.plugin"
@@ -163,3 +163,16 @@ def test_a_sync_client_inside_an_async_test_is_answered_too():
     import asyncio
 
     assert asyncio.run(go()) == 200
+
+
+def test_spawn_mock_runs_the_mock_on_the_interpreter_it_is_given(tmp_path: Path):
+    # A wrapper that leaves a mark, then runs the real interpreter: the mock it serves must be
+    # the one this interpreter started, not sys.executable behind its back.
+    mark = tmp_path / "ran"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" > {mark}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    with spawn_mock(python=str(wrapper)) as server:
+        health = httpx.get(server.url + "/health", timeout=10, trust_env=False)
+    assert health.status_code == 200
+    assert mark.read_text().startswith("-m mock_api --port ")
