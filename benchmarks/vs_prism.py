@@ -19,7 +19,7 @@ documented one; any non-2xx or socket error in any run fails the rows.
 
 The mock runs on this interpreter unless told otherwise (``--mock-python``, or
 ``VS_PRISM_MOCK_PYTHON`` for ``python -m benchmarks``), and the rows name it: how CPython
-was built moves the mock's CPU per answer by about 15 % (BENCHMARKS.md, "Phase 7"). On
+was built moves the mock's CPU per answer by about 14 % (BENCHMARKS.md, "Phase 7"). On
 this machine Debian's python3.11, whose executable has libpython linked in, costs that
 much less than pyenv's default build, which loads libpython as a shared library.
 """
@@ -66,7 +66,7 @@ GOALS = (
 NOISY_STEAL_CORES = 0.1
 MOCK_PYTHON_ENV = "VS_PRISM_MOCK_PYTHON"
 # What the rows say of the interpreter that runs the mock: its version, and whether libpython
-# is a shared library (calls into it go through the PLT: one of the build choices that cost).
+# is a shared library, one of the ways two builds of one version differ (BENCHMARKS.md, phase 7).
 _DESCRIBE_PYTHON = (
     "import platform, sys; maps = open('/proc/self/maps').read(); "
     "print(platform.python_implementation(), platform.python_version(), sys.executable, "
@@ -175,12 +175,13 @@ def measure(settings: Settings, wrk: str, prism_bin: Path, echo: bool = False) -
                 summary = profile.record_under_load(
                     mock.proc.pid, settings.profile, lambda: one("mock", settings.seconds)
                 )
+    uncounted = [*warmups, *(run for pair in noisy for run in pair.values())]
     return {
         "interpreter": interpreter,
         "runs": runs,
         "noisy_rounds": noisy,
         # errors in runs that are not counted (warm-ups, rounds run again) fail the rows too
-        "uncounted_failures": sum(r.failures for r in [*warmups, *(r for p in noisy for r in p.values())]),
+        "uncounted_failures": sum(run.failures for run in uncounted),
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "profile": summary,
