@@ -76,6 +76,11 @@ INTERPRETER_TIMEOUT_S = 30.0
 UNITS = {"cpu_ms_per_request": "ms CPU/request", "rate": "req/s", "p50_ms": "ms", "p99_ms": "ms"}
 
 
+def default_mock_python() -> str:
+    """The interpreter that runs the mock unless told: ``VS_PRISM_MOCK_PYTHON``, else this one."""
+    return os.environ.get(MOCK_PYTHON_ENV) or sys.executable
+
+
 @dataclasses.dataclass
 class Settings:
     rounds: int = 3
@@ -86,7 +91,7 @@ class Settings:
     connections: int = CONNECTIONS
     threads: int = THREADS
     profile: Path | None = None  # py-spy output of one extra, mock-only run (after the timed ones)
-    mock_python: str = sys.executable  # the interpreter that runs the mock
+    mock_python: str = dataclasses.field(default_factory=default_mock_python)
     rerun_noisy: bool = True  # run a round again when the hypervisor took much of one of its runs
 
 
@@ -294,11 +299,7 @@ def compare(settings: Settings, echo: bool = False) -> list[Result]:
 
 def run(quick: bool = False) -> list[Result]:
     """The rows for ``python -m benchmarks``."""
-    settings = QUICK if quick else Settings()
-    python = os.environ.get(MOCK_PYTHON_ENV)
-    if python:
-        settings = dataclasses.replace(settings, mock_python=python)
-    return compare(settings, echo=True)
+    return compare(QUICK if quick else Settings(), echo=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--mock-python",
-        default=os.environ.get(MOCK_PYTHON_ENV) or sys.executable,
+        default=d.mock_python,
         help="the interpreter that runs the mock, with requirements.txt installed (default: this one)",
     )
     p.add_argument(

@@ -137,12 +137,14 @@ def read_until_closed(sock: socket.socket, limit: int = 4 * MB) -> bytes:
     return b"".join(chunks)
 
 
-def read_head(sock: socket.socket) -> bytes:
-    """What the server sends up to the end of an answer's head (bounded by the socket's timeout)."""
+def read_head(sock: socket.socket, limit: int = 64 * 1024) -> bytes:
+    """What the server sends up to the end of an answer's head (bounded by the socket's timeout
+    and ``limit``: a head that never ends fails the test instead of filling memory)."""
     data = b""
     while b"\r\n\r\n" not in data:
+        assert len(data) <= limit, f"no end of the head in {len(data)} bytes: {data[:200]!r}"
         chunk = sock.recv(65536)
-        assert chunk, f"closed before a whole head: {data!r}"
+        assert chunk, f"closed before a whole head: {data[:200]!r}"
         data += chunk
     return data
 
