@@ -31,6 +31,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
+# Sent with every webhook and upload: /__admin refuses a request that carries it, so a task
+# cannot point its webhookURL at the mock's own /__admin (which is on loopback, where
+# webhooks may go) and reset it or change its faults on a caller's behalf.
+OUTBOUND_HEADER = "X-Runware-Mock-Outbound"
+
+
 class TargetRefused(ValueError):
     """The URL may not be called; the message says why and how to allow it."""
 
@@ -255,7 +261,12 @@ class Outbound:
         except TargetRefused as exc:
             delivery.refused = str(exc)
             return delivery
-        headers = {"Host": _host_header(target), "Content-Type": content_type, "User-Agent": "runware-mock"}
+        headers = {
+            "Host": _host_header(target),
+            "Content-Type": content_type,
+            "User-Agent": "runware-mock",
+            OUTBOUND_HEADER: "1",
+        }
         extensions = {"sni_hostname": target.host} if url.startswith("https") else {}
         content = raw_body if raw_body is not None else json.dumps(json_body, separators=(",", ":")).encode()
         waits = (*self.backoff_s, None)

@@ -15,6 +15,10 @@ The admin routes steer the mock (faults, clock, reset) and show what others sent
   machine (a loopback peer address) may call: a mock bound to another interface does not
   hand its admin surface to the network (a ``Host`` header is easy to forge by hand).
 
+Before all of these, a request the mock itself sent (a webhook or an upload, marked with
+``OUTBOUND_HEADER``) is refused: webhooks may go to loopback, and without this a task whose
+webhookURL names /__admin/reset would pass every check above, being on this machine.
+
 Checked in that order; a refusal is a Runware-shaped error envelope.
 """
 
@@ -29,6 +33,7 @@ from starlette.responses import Response
 
 from api_schema import errors as E
 
+from ..outbound import OUTBOUND_HEADER
 from ..server.auth import bearer_key
 from ..server.envelope import error_response
 from ..state import state_of
@@ -153,6 +158,10 @@ async def _check_body(request: Request) -> None:
 
 async def admin_guard(request: Request) -> None:
     """The dependency of every /__admin route: raises AdminRefused, else lets the request on."""
+    if OUTBOUND_HEADER in request.headers:
+        raise AdminRefused(
+            403, E.ADMIN_REFUSED, "/__admin refuses the mock's own webhook and upload requests."
+        )
     host_header = _check_host(request)
     _check_origin(request, host_header)
     _check_key(request)

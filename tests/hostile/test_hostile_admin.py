@@ -9,6 +9,7 @@ needed even with ``--require-key``, and the clock advanced without limit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -104,6 +105,24 @@ def test_a_same_origin_json_request_still_works(open_mock: Server) -> None:
 def test_a_huge_admin_body_is_refused_unread(open_mock: Server) -> None:
     answer = admin(open_mock, "POST", "/faults", content=b"{" + b" " * (1024 * 1024) + b"}", headers=AUTH)
     assert answer.status_code == 413
+
+
+def test_a_webhook_cannot_steer_the_mock_through_its_own_admin() -> None:
+    # Webhooks may go to loopback, where /__admin is: a task naming /__admin/reset as its
+    # webhookURL (sent by any caller, a web page's no-cors POST included) reset the mock.
+    with spawn_mock() as mock:
+        assert admin(mock, "POST", "/faults", json={"latencyMs": 5}).status_code == 200
+        hook = mock.url + "/__admin/reset"
+        answer = httpx.post(mock.url + "/v1", json=[task(webhookURL=hook)], headers=AUTH, timeout=30)
+        assert answer.status_code == 200
+        deadline = time.monotonic() + 20
+        attempts: list[dict] = []
+        while not attempts and time.monotonic() < deadline:
+            deliveries = admin(mock, "GET", "/deliveries").json()["deliveries"]
+            attempts = [a for d in deliveries for a in d["attempts"]]
+            time.sleep(0.05)
+        assert attempts and all(a.get("status") == 403 for a in attempts)
+        assert admin(mock, "GET", "/faults").json()["active"] is not None  # not reset
 
 
 def test_with_require_key_admin_needs_that_key(keyed_mock: Server) -> None:
