@@ -8,6 +8,12 @@ look at that count before they decode anything.
 
 from __future__ import annotations
 
+# A payload is not decoded past this many commas, brackets and braces: 32 MB of
+# "[{},{},...]" would decode into ten million objects (~700 MB), and 450,000 made-up
+# fields hold the GIL for a quarter of a second while they decode. A hundred real tasks
+# hold a few thousand (their prompts' commas count too).
+MAX_JSON_VALUES = 100_000
+
 
 def value_marks(payload: bytes | str) -> int:
     """An upper bound of the values a JSON text holds (its commas, brackets and braces)."""

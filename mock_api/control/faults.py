@@ -29,6 +29,7 @@ from api_schema import ErrorItem, make_error
 from api_schema import errors as E
 
 from ..config import DEFAULTS
+from ..jsontext import MAX_JSON_VALUES, value_marks
 
 FAULT_HEADER = "x-mock-fault"
 LATENCY_HEADER = "x-mock-latency-ms"
@@ -256,7 +257,9 @@ class FaultInjector:
 
 
 def _tasks_of(body: bytes | None) -> list[dict[str, Any]]:
-    if not body:
+    """The taskType and taskUUID of each task, for a fault's errors to name; none for a body
+    the pipeline would refuse unread (a fault is decided before it, on the loop)."""
+    if not body or value_marks(body) > MAX_JSON_VALUES:
         return []
     try:
         value = json.loads(body)

@@ -25,7 +25,7 @@ import orjson
 from api_schema import errors as E
 from api_schema import parse_task
 
-from ..jsontext import value_marks
+from ..jsontext import MAX_JSON_VALUES, value_marks
 from ..state import INLINE_PAYLOAD_BYTES
 from ..tasks.account import handle_account_management
 from ..tasks.handler import Handler, RequestContext, TaskResult, failed, internal_error
@@ -40,11 +40,6 @@ log = logging.getLogger("mock_api")
 
 MAX_TASKS_PER_REQUEST = 100
 TOO_LARGE = 413
-# A payload is refused unread past this many commas, brackets and braces: 32 MB of
-# "[{},{},...]" would decode into ten million objects (~700 MB), and 450,000 made-up
-# fields hold the GIL for a quarter of a second while they decode. A hundred real tasks
-# hold a few thousand (their prompts' commas count too).
-MAX_JSON_VALUES = 100_000
 
 HANDLERS: dict[str, Handler] = {
     "authentication": handle_authentication,

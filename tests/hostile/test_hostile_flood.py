@@ -125,3 +125,18 @@ def test_the_mock_is_fine_after_the_floods(mock: Server) -> None:
         sock.sendall(request_bytes("GET", "/health", headers={"Connection": "close"}))
         assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
     assert "Traceback" not in mock.log_text()
+
+
+def test_an_injected_fault_does_not_decode_a_body_the_pipeline_refuses_unread(mock: Server) -> None:
+    # A fault's errors name the request's tasks, so the fault decoded the body, on the event
+    # loop and past the JSON value bound: 30 MB of "[{},...]" with X-Mock-Fault held /health
+    # for 4 s and took 800 MB. Past the bound, the fault answers with one error naming none.
+    body = b"[" + b",".join([b"{}"] * 200_000) + b"]"
+    headers = {**AUTH, "Content-Type": "application/json", "X-Mock-Fault": "503"}
+    answer = httpx.post(mock.url + "/v1", content=body, headers=headers, timeout=60)
+    assert answer.status_code == 503
+    assert len(answer.json()["errors"]) == 1
+    # Within the bound, the errors still name each task.
+    sent = [task(), task()]
+    answer = httpx.post(mock.url + "/v1", json=sent, headers=headers, timeout=60)
+    assert [e["taskUUID"] for e in answer.json()["errors"]] == [t["taskUUID"] for t in sent]
