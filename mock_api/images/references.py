@@ -155,7 +155,11 @@ def reference_fit(data: bytes, width: int, height: int) -> Image.Image:
         img.draft("RGB", (width, height))  # decode at a reduced scale when it still covers
     rgb = _to_rgb(img)
     size = (width, height)
-    front = ImageOps.contain(rgb, size, Image.Resampling.BILINEAR)
+    # ImageOps.contain, but never 0 pixels on a side: a 300x1 reference fitted into 128x128
+    # made it raise (a 500 on every fetch of the picture).
+    scale = min(width / rgb.width, height / rgb.height)
+    fitted = (max(1, min(width, round(rgb.width * scale))), max(1, min(height, round(rgb.height * scale))))
+    front = rgb if rgb.size == fitted else rgb.resize(fitted, Image.Resampling.BILINEAR)
     if front.size == size:
         return front
     # A wash of its colours, not a blurred copy: blurred words would read as content.

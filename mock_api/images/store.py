@@ -36,6 +36,8 @@ from . import render
 from .files import UnsafeFile, read_regular_file
 
 T = TypeVar("T")
+# The longest a picture is kept for, whatever its ttl: a century, in seconds.
+LONGEST_TTL_S = 100 * 365 * 24 * 3600
 
 
 class ImageGone(Exception):
@@ -177,7 +179,10 @@ class ImageStore:
 
     # --- records -------------------------------------------------------------
     def expiry(self, ttl: int | None) -> float:
-        return self.clock() + (ttl if ttl is not None else self.config.default_ttl)
+        # ttl has no documented maximum; past a century it is "never" (the store's bound on
+        # records evicts it first), and 10**309 no longer overflows the float clock (a 500).
+        seconds = ttl if ttl is not None else self.config.default_ttl
+        return self.clock() + min(seconds, LONGEST_TTL_S)
 
     def register(self, record: ImageRecord) -> None:
         with self._lock:
