@@ -62,11 +62,22 @@ def _host_lines(host: str, per_line: int = 30) -> list[str]:
     return [line for line in lines if line]
 
 
-@lru_cache(maxsize=64)
+# The longest host name DNS allows. A longer "host" is shown cut: each line of it is measured
+# and drawn, so a 400 KB one held the event loop for 15 s.
+MAX_SHOWN_HOST = 253
+
+
 def placeholder_reference(url: str) -> bytes:
     """A neutral card standing in for a reference URL the mock will not fetch: it names
     the host, whole (wrapped and sized to fit), centred so that any frame shows all of it."""
     host = urlsplit(url).hostname or "unknown host"
+    if len(host) > MAX_SHOWN_HOST:
+        host = host[: MAX_SHOWN_HOST - 3] + "..."
+    return _host_card(host)
+
+
+@lru_cache(maxsize=64)  # by host, not URL: 64 URLs of a whole body each would be kept too
+def _host_card(host: str) -> bytes:
     W, H = CARD_SIZE
     img = Image.new("RGB", CARD_SIZE, _CARD_FILL)
     draw = ImageDraw.Draw(img)

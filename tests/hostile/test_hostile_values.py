@@ -2,7 +2,8 @@
 
 Before: ``ttl`` of 10**309 (no documented maximum) overflowed the store's float clock (a
 500 with OverflowError); a 300x1 reference fitted into 128x128 had a side of 0 pixels, so
-every fetch of the picture answered 500.
+every fetch of the picture answered 500; a reference URL with a 400 KB "host" name was
+wrapped, measured and drawn line by line on the event loop (15 s, /health unanswered).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from mock_api.engine.references import MAX_SHOWN_HOST, placeholder_reference
 from mock_api.testing import AUTH, Server, spawn_mock, task
 from tests.support.hostile import data_uri
 
@@ -57,3 +59,13 @@ def test_a_reference_one_pixel_thin_is_fitted_not_refused_with_a_500(
         mock, width=128, height=128, outputType=output_type, inputs={"referenceImages": [reference]}
     )
     assert picture(mock, item).size == (128, 128)
+
+
+def test_a_reference_host_longer_than_dns_allows_is_shown_cut(mock: Server) -> None:
+    huge = ("a" * 29 + ".") * 13_333 + "x.example"  # 400 KB
+    url = f"http://{huge}/p.png"
+    cut = huge[: MAX_SHOWN_HOST - 3] + "..."
+    # The card names as much of the host as a real one can be long, and no more.
+    assert placeholder_reference(url) == placeholder_reference(f"http://{cut}/p.png")
+    item = generate(mock, inputs={"referenceImages": [url]})
+    assert picture(mock, item).size == (256, 256)
