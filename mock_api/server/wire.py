@@ -39,6 +39,10 @@ from .envelope import Dropped, error_response
 # Large bodies go out in pieces of this size, each with its own send deadline.
 SEND_PIECE_BYTES = 256 * 1024
 RETRY_AFTER_S = 1
+# A body of at most this many bytes is read whatever the budget holds: the budget is there
+# for large bodies, and two stalled uploads that filled it locked every other caller out,
+# down to a ping. (Beyond the budget, this is at most this much per open connection.)
+SMALL_BODY_BYTES = 64 * 1024
 # Where the connection's own (bounded) ``send`` is kept in the scope, for an injected
 # ``reset`` (``faults.drop_connection``): a middleware inside the wire (CORS) hands the
 # gateway a wrapped ``send``.
@@ -152,7 +156,9 @@ class Connection:
                 declared = int(value)
                 # Over the body limit is the app's 413; under it, refuse now what cannot fit.
                 limit = self.wire.config.max_body_bytes
-                return declared <= limit and self.wire.inflight + declared > self.wire.budget
+                return (
+                    SMALL_BODY_BYTES < declared <= limit and self.wire.inflight + declared > self.wire.budget
+                )
         return False
 
     async def receive(self) -> Message:
@@ -178,7 +184,7 @@ class Connection:
             self.wire.inflight += size
             if not message.get("more_body"):
                 self.body_done = True
-            elif self.wire.inflight > self.wire.budget:
+            elif self.wire.inflight > self.wire.budget and self.counted > SMALL_BODY_BYTES:
                 raise OverBudget
         else:
             self.body_done = True

@@ -229,6 +229,30 @@ def test_large_bodies_at_once_share_a_budget(mock: Server) -> None:
     assert wait_until(read_again, timeout_s=BOUND_S, poll_s=0.2)
 
 
+def test_stalled_uploads_that_fill_the_budget_do_not_lock_out_small_requests(mock: Server) -> None:
+    # --max-body-mb 2: two stalled bodies of 2 MB less a byte fill the 4 MB budget to 2 bytes.
+    # Every other caller's request was refused with 503 until they went away.
+    declared = {**AUTH, "Content-Length": str(2 * MB)}
+    with raw_socket(mock.url) as one, raw_socket(mock.url) as two:
+        for sock in (one, two):
+            sock.sendall(request_bytes("POST", "/v1", b"[" + b" " * (2 * MB - 2), declared))
+
+        def large_is_refused() -> bool:  # the budget is full: the two bodies have arrived
+            with raw_socket(mock.url) as three:
+                three.sendall(request_bytes("POST", "/v1", b"[" + b" " * (MB - 2) + b"]", declared))
+                return envelope_of(closed_by_server(three))[0] == 503
+
+        assert wait_until(large_is_refused, timeout_s=BOUND_S, poll_s=0.2)
+        ping = httpx.post(
+            mock.url + "/v1", json=[{"taskType": "ping", "ping": True}], headers=AUTH, timeout=30
+        )
+        assert ping.status_code == 200 and ping.json()["data"][0]["pong"] is True
+        # Sent in chunks (no Content-Length declared), a small body is read too.
+        chunks = iter([b'[{"taskType":', b'"ping","ping":true}]'])
+        ping = httpx.post(mock.url + "/v1", content=chunks, headers=AUTH, timeout=30)
+        assert ping.status_code == 200
+
+
 def test_a_client_that_never_reads_a_large_answer_is_dropped() -> None:
     # A base64 answer of several big PNGs; the client reads nothing (and asks the kernel
     # for a tiny receive buffer, so the answer cannot hide in socket buffers).
