@@ -35,6 +35,7 @@ from ..tasks.media import handle_media_storage
 from ..tasks.session import handle_authentication, handle_ping
 from ..tasks.upload import handle_image_upload
 from .auth import authenticate
+from .wire import body_too_large
 
 log = logging.getLogger("mock_api")
 
@@ -62,7 +63,7 @@ class BatchError(Exception):
 
 
 def too_large(limit: int) -> BatchError:
-    return BatchError(TOO_LARGE, E.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
+    return BatchError(TOO_LARGE, E.REQUEST_TOO_LARGE, body_too_large(limit))
 
 
 def _reject_constant(name: str) -> Any:

@@ -82,6 +82,11 @@ class Wire:
         if scope.get(HEAD_BOUND, limit + 1) > limit and head_size(scope) > limit:
             await conn.refuse_head()
             return
+        if conn.declared is not None and conn.declared > self.config.max_body_bytes:
+            # Refused unread: waiting for a body that will be refused anyway held the connection
+            # for the whole body timeout, and uvicorn said "100 Continue" to a 1 GB one.
+            await conn.refuse(413, E.REQUEST_TOO_LARGE, body_too_large(self.config.max_body_bytes))
+            return
         scope[RAW_SEND] = conn.send  # uvicorn makes a scope per request: ours to add to
         try:
             await self.app(scope, conn.receive, conn.send)
@@ -121,6 +126,10 @@ def head_too_large(limit: int) -> str:
     return f"The request line and headers are larger than {limit} bytes."
 
 
+def body_too_large(limit: int) -> str:
+    return f"Request body is larger than {limit} bytes."
+
+
 class Connection:
     """One request's (or WebSocket's) bounded ``receive`` and ``send``.
 
@@ -148,18 +157,21 @@ class Connection:
         self.sent = 0  # answer bytes sent
         self.started = False
         self.dropped = False
-        self.over_budget = self.http and self._declared_over_budget(scope)
+        self.declared = self._declared_length(scope) if self.http else None
+        self.over_budget = self.declared is not None and self._declared_over_budget(self.declared)
 
-    def _declared_over_budget(self, scope: Scope) -> bool:
+    @staticmethod
+    def _declared_length(scope: Scope) -> int | None:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit():
-                declared = int(value)
-                # Over the body limit is the app's 413; under it, refuse now what cannot fit.
-                limit = self.wire.config.max_body_bytes
-                return (
-                    SMALL_BODY_BYTES < declared <= limit and self.wire.inflight + declared > self.wire.budget
-                )
-        return False
+                return int(value)
+        return None
+
+    def _declared_over_budget(self, declared: int) -> bool:
+        # Over the body limit is refused before anything is read (``Wire``); under it,
+        # refuse now what cannot fit.
+        limit = self.wire.config.max_body_bytes
+        return SMALL_BODY_BYTES < declared <= limit and self.wire.inflight + declared > self.wire.budget
 
     async def receive(self) -> Message:
         if self.body_done:

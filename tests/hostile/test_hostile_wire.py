@@ -229,11 +229,12 @@ def test_large_bodies_at_once_share_a_budget(mock: Server) -> None:
     assert wait_until(read_again, timeout_s=BOUND_S, poll_s=0.2)
 
 
-def test_stalled_uploads_that_fill_the_budget_do_not_lock_out_small_requests(mock: Server) -> None:
+def test_stalled_uploads_that_fill_the_budget_do_not_lock_out_small_requests() -> None:
     # --max-body-mb 2: two stalled bodies of 2 MB less a byte fill the 4 MB budget to 2 bytes.
-    # Every other caller's request was refused with 503 until they went away.
+    # Every other caller's request was refused with 503 until they went away. (The default
+    # body timeout: the module's 1 s could end the stall before the budget is seen full.)
     declared = {**AUTH, "Content-Length": str(2 * MB)}
-    with raw_socket(mock.url) as one, raw_socket(mock.url) as two:
+    with spawn_mock("--max-body-mb", "2") as mock, raw_socket(mock.url) as one, raw_socket(mock.url) as two:
         for sock in (one, two):
             sock.sendall(request_bytes("POST", "/v1", b"[" + b" " * (2 * MB - 2), declared))
 
@@ -251,6 +252,19 @@ def test_stalled_uploads_that_fill_the_budget_do_not_lock_out_small_requests(moc
         chunks = iter([b'[{"taskType":', b'"ping","ping":true}]'])
         ping = httpx.post(mock.url + "/v1", content=chunks, headers=AUTH, timeout=30)
         assert ping.status_code == 200
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(mock: Server, expect: bool) -> None:
+    # It waited for the body (the whole body timeout, here 1 s, then 408), and answered
+    # "100 Continue" to a client that asked before sending a terabyte.
+    headers = {**AUTH, "Content-Length": str(10**12), **({"Expect": "100-continue"} if expect else {})}
+    with raw_socket(mock.url) as sock:
+        sock.sendall(request_bytes("POST", "/v1", b"", headers))
+        raw = closed_by_server(sock)
+    assert not raw.startswith(b"HTTP/1.1 100")
+    status, body = envelope_of(raw)
+    assert status == 413 and body["errors"][0]["code"] == "requestTooLarge"
 
 
 def test_a_client_that_never_reads_a_large_answer_is_dropped() -> None:
