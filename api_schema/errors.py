@@ -196,14 +196,22 @@ def clip_name(name: str) -> str:
 
 
 def unknown_parameter(path: str, known: Iterable[str], *, hint: bool = True) -> tuple[str, str]:
-    """(code, message) for a name the task does not take, with a "did you mean" when one is close."""
+    """(code, message) for a name the task does not take, with a "did you mean" when one is close.
+
+    ``known`` are the fields' paths (inputs.referenceImages): the name is matched against
+    their last parts, and the hint names the whole path, so a field sent at the wrong level
+    (referenceImages at the top, as SDKs did) is told where it goes, not its own name back.
+    """
     last = path.rsplit(".", 1)[-1]
     suggestion = ""
     if hint and len(last) <= MAX_NAME_CHARS:
-        known = list(known)
-        found = difflib.get_close_matches(last, known, n=1, cutoff=0.6)
-        found += [k for k in known if k.lower() == last.lower() and k not in found]
-        suggestion = f" Did you mean '{found[0]}'?" if found else ""
+        by_last: dict[str, str] = {}
+        for field_path in known:
+            by_last.setdefault(field_path.rsplit(".", 1)[-1], field_path)
+        found = difflib.get_close_matches(last, list(by_last), n=1, cutoff=0.6)
+        found += [k for k in by_last if k.lower() == last.lower() and k not in found]
+        if found and by_last[found[0]] != path:
+            suggestion = f" Did you mean '{by_last[found[0]]}'?"
     return UNKNOWN_PARAMETER, f"Unknown parameter '{clip_name(path)}'.{suggestion}"
 
 

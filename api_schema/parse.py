@@ -37,12 +37,18 @@ def _nested_names(model: type[BaseModel]) -> tuple[str, ...]:
 
 def wire_field_names(model: type[BaseModel]) -> list[str]:
     """Every wire name a task model accepts, nested objects included."""
-    names: list[str] = []
+    return [path.rsplit(".", 1)[-1] for path in wire_field_paths(model)]
+
+
+@cache
+def wire_field_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
+    """Every field a task model accepts, as the path an error names it by (inputs.referenceImages)."""
+    paths: list[str] = []
     for wire, nested in _wire_fields(model).items():
-        names.append(wire)
+        paths.append(prefix + wire)
         if nested is not None:
-            names.extend(wire_field_names(nested))
-    return names
+            paths.extend(wire_field_paths(nested, f"{prefix}{wire}."))
+    return tuple(paths)
 
 
 class _Unknown:
@@ -173,7 +179,7 @@ def parse_task(raw: Any) -> tuple[BaseModel | None, list[ErrorItem]]:
 
 @cache
 def _all_names(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(wire_field_names(model))
+    return wire_field_paths(model)
 
 
 def check_task(task_type: str, raw: Any) -> list[ErrorItem]:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from api_schema import ErrorItem, ImageInferenceTask, new_task_uuid, sniff_mime
 from api_schema.errors import validation_errors
-from api_schema.parse import wire_field_names
+from api_schema.parse import wire_field_paths
 
 from . import fields as F
 
@@ -144,7 +144,7 @@ def build_task(
     try:
         return ImageInferenceTask.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
-        known = wire_field_names(ImageInferenceTask)
+        known = wire_field_paths(ImageInferenceTask)
         raise FormError(validation_errors(exc, task_type="imageInference", known_fields=known)) from None
 
 

@@ -6,6 +6,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 
 from api_schema import MODEL_ID, parse_task
 from api_schema import errors as E
@@ -55,6 +56,22 @@ def test_a_huge_unknown_name_is_never_echoed_whole():
 def test_hints_still_name_the_close_field_for_a_typo():
     _, errors = parse_task(_task(cfgScale=7.5))
     assert [e.message for e in errors] == ["Unknown parameter 'cfgScale'. Did you mean 'CFGScale'?"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "hint"),
+    [
+        # @runware/sdk-js 1.3.2 sends its referenceImages at the top: the hint said the same
+        # name back ("Unknown parameter 'referenceImages'. Did you mean 'referenceImages'?").
+        ({"referenceImages": ["https://example.com/a.png"]}, "inputs.referenceImages"),
+        ({"checkContent": True}, "safety.checkContent"),
+        ({"inputs": {"referenceImage": ["https://example.com/a.png"]}}, "inputs.referenceImages"),
+    ],
+)
+def test_a_field_at_the_wrong_level_is_told_its_whole_path(extra: dict, hint: str) -> None:
+    _, errors = parse_task(_task(**extra))
+    [error] = errors
+    assert error.message.endswith(f"Did you mean '{hint}'?")
 
 
 def test_only_the_first_few_unknown_names_get_a_fuzzy_hint():
