@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -217,6 +218,24 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     )
 
 
+# Exit statuses: 2 for a bad flag or recording, 3 when the address cannot be listened on.
+EXIT_BAD_CONFIG, EXIT_CANNOT_LISTEN = 2, 3
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything says it is serving (OSError when it cannot be)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     limit_arenas()  # this process is only the mock: fewer malloc arenas, less fragmentation
@@ -224,18 +243,25 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(config_from_args(args))  # bad flag values raise ValueError too
     except ValueError as exc:
         print(f"mock_api: {exc}", file=sys.stderr)
-        return 2
-    settle_gc()
+        return EXIT_BAD_CONFIG
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"Runware mock for GLM-Image serving at http://{host}:{args.port} (POST /v1)", flush=True)
+    try:
+        # Bound here, not by uvicorn: it printed nothing useful, and the line below came first.
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        print(f"mock_api: cannot listen on {host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
+    settle_gc()
+    port = sock.getsockname()[1]  # the one the system picked, for --port 0
+    print(f"Runware mock for GLM-Image serving at http://{host}:{port} (POST /v1)", flush=True)
     # A held request (injected timeout, latency) must not keep Ctrl+C waiting for long.
     settings = uvicorn_config(
-        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3
+        app, host=args.host, port=port, log_level=args.log_level, timeout_graceful_shutdown=3
     )
     server = uvicorn.Server(settings)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    return 0 if server.started else 3  # 3: uvicorn's own "could not start" (a port in use)
+    with sock, contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    return 0 if server.started else EXIT_CANNOT_LISTEN
 
 
 if __name__ == "__main__":

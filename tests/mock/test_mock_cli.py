@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from api_schema import load_examples
 from mock_api.testing import (
     ROOT,
     free_port,
+    quiet_env,
+    spawn_mock,
 )
 
 
@@ -88,3 +91,42 @@ def test_runtime_requirements_let_uvicorn_serve_the_websocket_endpoint():
         if line and not line.startswith("-"):
             names.add(line.split(";")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower())
     assert names & {"websockets", "wsproto", "uvicorn[standard]"}, sorted(names)
+
+
+def test_a_port_in_use_is_said_plainly_and_nothing_claims_to_serve():
+    # The "serving at" line came first, then uvicorn's Errno 98 and exit status 3.
+    with spawn_mock() as running:
+        port = running.url.rsplit(":", 1)[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "mock_api", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=quiet_env(),
+            cwd=ROOT,
+        )
+    assert second.returncode == 3
+    assert "serving at" not in second.stdout
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in second.stderr
+
+
+def test_port_0_serves_on_a_free_port_and_says_which():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mock_api", "--port", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=quiet_env(),
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # printed once the socket is bound
+        assert ready, "the mock printed nothing in 60 s"
+        line = proc.stdout.readline()
+        url = line.split("serving at ", 1)[1].split(" ", 1)[0]
+        assert not url.endswith(":0")
+        assert httpx.get(url + "/health", timeout=10).json()["status"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
