@@ -25,12 +25,23 @@ PORT = 8808
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535: 99999 was taken modulo 65536 and served elsewhere."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m mock_api", description="Offline mock of the Runware API for GLM-Image."
     )
     p.add_argument("--host", default=HOST, help=f"address to bind (default {HOST}, loopback only)")
-    p.add_argument("--port", type=int, default=PORT, help="port to listen on (default %(default)s)")
+    p.add_argument("--port", type=port_number, default=PORT, help="port to listen on (default %(default)s)")
     p.add_argument(
         "--require-key",
         metavar="KEY",

@@ -130,3 +130,17 @@ def test_port_0_serves_on_a_free_port_and_says_which():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_port_out_of_range_is_a_bad_flag():
+    # 99999 was taken modulo 65536: "serving at :99999" while it listened on 34463.
+    bad = subprocess.run(
+        [sys.executable, "-m", "mock_api", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=quiet_env(),
+        cwd=ROOT,
+    )
+    assert bad.returncode == 2 and "99999 is not a port (0 to 65535)" in bad.stderr
+    assert "serving at" not in bad.stdout
