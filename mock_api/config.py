@@ -125,6 +125,9 @@ class MockConfig:
     # Browser origins allowed to call the API and fetch images (CORS); empty = CORS off,
     # "*" = any origin. Never applies to /__admin.
     cors_origins: list[str] = field(default_factory=list)
+    # Where the image and media URLs of answers point (scheme://host, no trailing slash);
+    # None: the address the request came to. runware_respx sets the live image host.
+    image_base_url: str | None = None
     # What a disconnected WebSocket session keeps for its client to resume with.
     sessions: SessionLimits = field(default_factory=SessionLimits)
 

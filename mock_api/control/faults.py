@@ -33,6 +33,10 @@ from ..jsontext import MAX_JSON_VALUES, value_marks
 
 FAULT_HEADER = "x-mock-fault"
 LATENCY_HEADER = "x-mock-latency-ms"
+# An in-process client's read timeout, in seconds (runware_respx sends it): no injected hold
+# lasts longer, since over a socket the client would have given up by then. Without it an
+# in-process "timeout" held a client with a 3 s timeout for 30 s and then answered 504.
+CLIENT_TIMEOUT_HEADER = "x-mock-client-timeout-s"
 
 HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
     "402": (402, E.INSUFFICIENT_CREDITS, E.INSUFFICIENT_CREDITS_MESSAGE),
@@ -254,6 +258,18 @@ class FaultInjector:
             headers["retry-after"] = str(wait)
         headers["x-mock-fault"] = fault
         return status, errors, headers
+
+
+def client_timeout(headers: Mapping[str, str]) -> float | None:
+    """The client's read timeout from ``CLIENT_TIMEOUT_HEADER``, if it sent a usable one."""
+    text = headers.get(CLIENT_TIMEOUT_HEADER)
+    if text is None or len(text) > 32:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
 
 
 def _tasks_of(body: bytes | None) -> list[dict[str, Any]]:

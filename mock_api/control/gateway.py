@@ -26,7 +26,7 @@ from ..server.wire import RAW_SEND, BodyTimeout, OverBudget
 from ..state import MockState
 from ..tasks.handler import TaskResult
 from . import ADMIN_PREFIX
-from .faults import FaultSpecError, drop_connection, wait_or_disconnect
+from .faults import FaultSpecError, client_timeout, drop_connection, wait_or_disconnect
 from .guard import MAX_ADMIN_BODY_BYTES
 
 
@@ -75,7 +75,11 @@ class Gateway:
             journal.set_status(entry, 400)
             await error_response(400, E.INVALID_REQUEST_BODY, str(exc))(scope, receive, send)
             return
-        if decision.latency_ms and await self._hold(decision.latency_ms / 1000, scope, receive, send, body):
+        gives_up = client_timeout(lower) if decision.latency_ms or decision.fault == "timeout" else None
+        latency_s = decision.latency_ms / 1000
+        if gives_up is not None:
+            latency_s = min(latency_s, gives_up)
+        if latency_s and await self._hold(latency_s, scope, receive, send, body):
             journal.set_status(entry, None, "client disconnected during injected latency")
             return
         fault = decision.fault
@@ -85,7 +89,8 @@ class Gateway:
             return
         if fault == "timeout":
             journal.set_status(entry, None, "held (injected timeout)")
-            if await self._hold(faults.timeout_hold_s, scope, receive, send, body):
+            hold_s = faults.timeout_hold_s if gives_up is None else min(faults.timeout_hold_s, gives_up)
+            if await self._hold(hold_s, scope, receive, send, body):
                 return
             fault = "504"
         if fault is not None:

@@ -68,6 +68,7 @@ async def answer_v1(
         check_content_type(headers)
     except BatchError as exc:
         return envelope_response([exc.result])
+    base_url = state.config.image_base_url or base_url
     ctx = RequestContext(state=state, base_url=base_url, credentials=bearer_key(headers))
     return await envelope_answer(await run_all(ctx, body))
 

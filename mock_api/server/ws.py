@@ -132,7 +132,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     channel = Channel(websocket, state)
     ctx = RequestContext(
         state=state,
-        base_url=_http_base(websocket),
+        base_url=state.config.image_base_url or _http_base(websocket),
         credentials=bearer_key(websocket.headers),
         push=channel.send,
         connection=channel,

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ from api_schema.limits import API_URL
 
 from ..app import create_app
 from ..config import MockConfig
+from ..control.faults import CLIENT_TIMEOUT_HEADER
 from .handle import MockHandle
 
 # The live image host. The mock names its image URLs after the host a request came to,
@@ -66,9 +69,22 @@ def _forwarder(client: TestClient) -> Any:
     def forward(request: httpx.Request) -> httpx.Response:
         headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
         headers.append(("host", request.url.netloc.decode("ascii")))
+        read_timeout = (request.extensions.get("timeout") or {}).get("read")
+        if read_timeout is not None:  # no injected hold outlasts it (faults.CLIENT_TIMEOUT_HEADER)
+            headers.append((CLIENT_TIMEOUT_HEADER, repr(float(read_timeout))))
 
         def call(body: bytes) -> httpx.Response:
+            started = time.monotonic()
             answer = client.request(request.method, str(request.url), content=body, headers=headers)
+            # What the client's own socket would have said: over a socket, a client gives up
+            # after its read timeout, and an injected reset answers nothing at all (TestClient
+            # makes that an empty 500 with no headers, which no answer of the mock is).
+            if read_timeout is not None and time.monotonic() - started >= read_timeout:
+                raise httpx.ReadTimeout("The read operation timed out.", request=request)
+            if answer.status_code == 500 and not answer.headers and not answer.content:
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response.", request=request
+                )
             return httpx.Response(
                 answer.status_code, headers=answer.headers.multi_items(), content=answer.content
             )
@@ -92,6 +108,8 @@ def runware_respx(
 ) -> Iterator[RespxMock]:
     """Route httpx traffic for the Runware API (and its image URLs) to an in-process mock."""
     config = config or MockConfig()
+    if config.image_base_url is None:  # image URLs on the live image host, as the live API gives
+        config = dataclasses.replace(config, image_base_url=f"https://{IMAGE_HOST}")
     app = create_app(config)
     api = urlsplit(api_url)
     base = f"{api.scheme}://{api.netloc}"

@@ -7,6 +7,7 @@ project's own client pointed at the live URL, unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -18,8 +19,10 @@ import pytest
 from api_schema import limits
 from demo.client import RunwareClient
 from mock_api import MockConfig
-from mock_api.testing import ROOT, quiet_env, runware_respx, spawn_mock, task
+from mock_api.testing import AUTH, ROOT, quiet_env, runware_respx, spawn_mock, task
 from tests.support.snippets import readme_snippets
+
+API = limits.API_URL
 
 PLUGIN = "mock_api.testing.plugin"
 
@@ -140,6 +143,39 @@ async def test_this_projects_client_runs_unchanged_against_the_router():
 def test_the_router_refuses_the_mocks_admin_routes_at_the_live_address():
     with runware_respx(), pytest.raises(Exception, match="not mocked"):
         httpx.get("https://api.runware.ai/__admin/requests")
+
+
+def test_the_router_hands_out_image_urls_on_the_live_image_host():
+    # The live API's pictures are on im.runware.ai (where a client must not send its key);
+    # the router gave api.runware.ai URLs, so code that keeps the key off the CDN went untested.
+    with runware_respx():
+        answer = httpx.post(API, json=[task()], headers=AUTH, timeout=30)
+        url = answer.json()["data"][0]["imageURL"]
+        assert url.startswith("https://im.runware.ai/image/")
+        assert httpx.get(url, timeout=30).headers["content-type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_the_routers_injected_reset_and_timeout_fail_as_over_a_socket(client_kind: str):
+    # A reset came back as an empty HTTP 500, and a timeout held a client with a 1 s timeout
+    # for 30 s and then answered 504: neither what httpx raises against a real server.
+    def post(fault: str) -> None:
+        headers = {**AUTH, "X-Mock-Fault": fault}
+        if client_kind == "sync":
+            httpx.post(API, json=[task()], headers=headers, timeout=1)
+            return
+
+        async def go() -> None:
+            async with httpx.AsyncClient(timeout=1) as client:
+                await client.post(API, json=[task()], headers=headers)
+
+        asyncio.run(go())
+
+    with runware_respx():
+        with pytest.raises(httpx.RemoteProtocolError):
+            post("reset")
+        with pytest.raises(httpx.ReadTimeout):
+            post("timeout")
 
 
 def test_the_plugin_module_does_not_import_the_mock_until_a_fixture_is_used():
