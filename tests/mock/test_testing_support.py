@@ -8,6 +8,7 @@ project's own client pointed at the live URL, unchanged.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import re
 import subprocess
 import sys
@@ -27,6 +28,14 @@ API = limits.API_URL
 PLUGIN = "mock_api.testing.plugin"
 
 
+def plugin_args() -> list[str]:
+    """``-p`` for the plugin, unless its entry point loads it already: a ``pip install`` of this
+    checkout leaves an egg-info folder in it, which makes the entry point visible from
+    ``PYTHONPATH`` too, and naming a loaded plugin again is an error."""
+    loaded = any(ep.value == PLUGIN for ep in importlib.metadata.entry_points(group="pytest11"))
+    return [] if loaded else ["-p", PLUGIN]
+
+
 def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = quiet_env(PYTHONPATH=str(ROOT))
     return subprocess.run(
@@ -37,8 +46,7 @@ def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
             "-q",
             "-p",
             "no:cacheprovider",
-            "-p",
-            "mock_api.testing.plugin",
+            *plugin_args(),
             *args,
         ],
         cwd=folder,
