@@ -248,6 +248,9 @@ async def replay_items(
     fmt, expires_at = task.output_format, store.expiry(task.ttl)  # one answer: one moment
     task_type, task_uuid, output_type = task.task_type, task.task_uuid, task.output_type
     safety = task.safety_enabled
+    # The documented examples show cost without asking for it, so a recording's cost is kept
+    # unless the request says includeCost: false (then no answer has one, as live).
+    no_cost = not task.include_cost and "include_cost" in task.model_fields_set
     for img in recording.images[: task.number_results]:
         source = img.file if img.file is not None else render_source(task, img.seed, digests)
         record = ImageRecord(img.path_for(fmt), img.image_uuid, source, fmt, task.output_quality, expires_at)
@@ -262,6 +265,8 @@ async def replay_items(
         }
         if safety:
             item.setdefault("NSFWContent", False)
+        if no_cost:
+            item.pop("cost", None)
         items.append(item)
     extra = task.number_results - len(items)
     if extra > 0:

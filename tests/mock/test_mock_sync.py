@@ -73,6 +73,17 @@ def test_replay_echoes_a_new_task_uuid(mock_url):
     assert item["imageUUID"] == EXAMPLES[0].response["data"][0]["imageUUID"]
 
 
+@pytest.mark.parametrize(("include_cost", "has_cost"), [(None, True), (True, True), (False, False)])
+def test_a_replay_drops_its_recorded_cost_when_asked_for_none(mock_url, include_cost, has_cost):
+    # The documented examples show cost without includeCost, so a replay keeps it then; an
+    # explicit includeCost: false still got it (a synthesized answer never did).
+    extra = {} if include_cost is None else {"includeCost": include_cost}
+    request = dict(EXAMPLES[0].request, taskUUID=str(uuid.uuid4()), **extra)
+    [item] = post(mock_url, [request]).json()["data"]
+    assert item["imageUUID"] == EXAMPLES[0].response["data"][0]["imageUUID"]  # replayed
+    assert ("cost" in item) is has_cost
+
+
 @pytest.mark.parametrize("fmt", ["JPG", "PNG", "WEBP"])
 @pytest.mark.parametrize("output_type", ["URL", "base64Data", "dataURI"])
 def test_every_output_type_and_format(mock_url, output_type, fmt):
