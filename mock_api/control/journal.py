@@ -1,9 +1,10 @@
 """The request journal: what the mock received, for tests of other UIs to assert on.
 
 Bounded (the last ``max_entries`` requests; long strings inside JSON bodies are
-shortened) and redacted before storing: the Authorization header, any header or
-JSON field or query parameter whose name looks like a secret (apiKey, token,
-signature, ...), and the literal key itself wherever else it shows up.
+shortened; each body kept as at most ``max_body_chars`` of text) and redacted before
+storing: the Authorization header, any header or JSON field or query parameter whose
+name looks like a secret (apiKey, token, signature, ...), and the literal key itself
+wherever else it shows up.
 """
 
 from __future__ import annotations
@@ -124,13 +125,14 @@ def _shorten(text: str) -> str:
     return f"{text[:200]}...[{len(text) - 200} more characters]"
 
 
-def _redact_in_place(value: Any, secrets: list[str], long: list[tuple[Any, Any]], max_string: int) -> None:
-    """Redact a freshly parsed JSON value in place, in one walk.
+def _redact_in_place(value: Any, secrets: list[str], long: list[tuple[Any, Any]], max_string: int) -> bool:
+    """Redact a freshly parsed JSON value in place, in one walk; whether it changed anything.
 
     Secret-named fields become REDACTED and their values join ``secrets``; URLs lose
     their secret query parameters; strings longer than ``max_string`` are noted in
     ``long`` (container, key) and shortened by the caller once every secret is known.
     """
+    changed = False
     if isinstance(value, dict):
         for key, item in value.items():
             if is_secret_name(key):
@@ -140,23 +142,31 @@ def _redact_in_place(value: Any, secrets: list[str], long: list[tuple[Any, Any]]
                 else:
                     secrets.extend(api_keys_in(item))
                 value[key] = REDACTED  # an existing key: the dict's size, and so its iteration, is unchanged
+                changed = True
             elif isinstance(item, str):
-                _redact_string(value, key, item, long, max_string)
+                changed = _redact_string(value, key, item, long, max_string) or changed
             elif isinstance(item, (dict, list)):
-                _redact_in_place(item, secrets, long, max_string)
+                changed = _redact_in_place(item, secrets, long, max_string) or changed
     else:
         for key, item in enumerate(value):
             if isinstance(item, str):
-                _redact_string(value, key, item, long, max_string)
+                changed = _redact_string(value, key, item, long, max_string) or changed
             elif isinstance(item, (dict, list)):
-                _redact_in_place(item, secrets, long, max_string)
+                changed = _redact_in_place(item, secrets, long, max_string) or changed
+    return changed
 
 
-def _redact_string(container: Any, key: Any, text: str, long: list[tuple[Any, Any]], max_string: int) -> None:
+def _redact_string(container: Any, key: Any, text: str, long: list[tuple[Any, Any]], max_string: int) -> bool:
+    changed = False
     if text.startswith(("http://", "https://")):
-        text = container[key] = redact_url(text)
+        shown = redact_url(text)
+        if shown != text:
+            container[key] = text = shown
+            changed = True
     if len(text) > max_string:
         long.append((container, key))
+        changed = True
+    return changed
 
 
 def _bearer_key(authorization: str) -> str | None:
@@ -220,7 +230,13 @@ def _secrets(found: list[str]) -> list[str]:
 
 
 class Journal:
-    """A bounded, thread-safe list of redacted request records."""
+    """A bounded, thread-safe list of redacted request records.
+
+    Each body is kept as its redacted text (at most ``max_body_chars``) and decoded by
+    ``entries()`` on every read, never stored back decoded: as Python objects a body can
+    take twenty times its text (8,000 empty objects in 24 KB of JSON took 550 KB), and a
+    full journal of such bodies held 600 MB.
+    """
 
     def __init__(
         self, max_entries: int = DEFAULTS.journal_size, max_body_chars: int = MAX_BODY_CHARS
@@ -245,19 +261,17 @@ class Journal:
         """Store one request (redacted) and return its record (status is filled in later).
 
         Nothing unredacted is ever stored: the record is built whole, then appended. A
-        body with nothing in it to redact (``_clean_text``) is kept as its text, and
-        ``entries()`` decodes it the way ``_body`` treats every other body at once.
+        body with nothing in it to redact (``_clean_text``) is kept as received, its
+        ``bodyIsJson`` left None: ``entries()`` redacts it then, which changes nothing.
         """
         shown_headers, bearer = redact_headers(headers)
         found = [s for s in (bearer, *extra_secrets) if s]
         known = _secrets(found)
         clean = self._clean_text(body, known) if body else None
         if clean is not None:
-            # Nothing in it to redact: kept as its text, decoded when the journal is read.
-            shown: Any = _Pending(clean)
-            secrets, is_json, truncated = known, None, False
+            text, is_json, truncated, secrets = clean, None, False, known
         else:
-            shown, is_json, truncated, secrets = self._body(body, found)
+            text, _, is_json, truncated, secrets = self._redact(body, found)
         query = redact_query(query)
         if secrets and _holds_any(
             secrets, transport, method, path, query, *shown_headers, *shown_headers.values()
@@ -277,7 +291,7 @@ class Journal:
             "path": path,
             "query": query,
             "headers": shown_headers,
-            "body": shown,
+            "body": text,
             "bodyIsJson": is_json,
             "bodyTruncated": truncated,
             "status": None,
@@ -287,34 +301,40 @@ class Journal:
             self._entries.append(entry)
         return entry
 
-    def _body(self, body: bytes | str | None, found: list[str]) -> tuple[Any, bool, bool, list[str]]:
-        """(body as kept, whether it is JSON, whether it was cut, every secret known) of a body.
+    def _redact(
+        self, body: bytes | str | None, found: list[str]
+    ) -> tuple[str | None, Any, bool, bool, list[str]]:
+        """(text as kept, its decoded value, whether it is JSON, whether it was cut, every
+        secret known) of a body.
 
         The body is parsed once and redacted in place (the parsed copy is ours); literal
         secrets elsewhere are looked for in its JSON text first, which a body without
-        them (nearly every request) gets away with. ``found`` gains the body's own secrets.
+        them (nearly every request) gets away with. A JSON body that redaction left as it
+        was is kept as the text it came in (no ``json.dumps``). ``found`` gains the body's
+        own secrets.
         """
         parsed: Any = None
-        body_text: str | None = None
+        text: str | None = None
         truncated = False
         if body and (len(body) > MAX_PARSED_BODY_BYTES or value_marks(body) > self.max_body_chars):
             # Too big to decode for the journal's sake (it would hold the GIL and, for
             # ten million tiny objects, fill memory): its redacted start is kept as text.
             secrets = _secrets(found)
-            body_text, truncated = self._redacted_start(body, secrets), True
+            text, truncated = self._redacted_start(body, secrets), True
         elif body:
             raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
             try:
                 box = [json.loads(raw)]  # a list around it: a bare string or number is walked alike
                 long: list[tuple[Any, Any]] = []
-                _redact_in_place(box, found, long, MAX_STRING)
+                changed = _redact_in_place(box, found, long, MAX_STRING)
                 secrets = _secrets(found)
                 for container, key in long:  # scrubbed before cutting: no half secret is left
-                    text = _scrub_text(container[key], secrets)
-                    container[key] = _shorten(text) if len(text) > MAX_STRING else text
+                    value = _scrub_text(container[key], secrets)
+                    container[key] = _shorten(value) if len(value) > MAX_STRING else value
                 parsed = box[0]
                 if parsed is not None and self._plainly_clean(raw, secrets):
-                    forms, shown = [], ""  # small enough to keep whole, and no secret to scrub
+                    # Small enough to keep whole, and no secret to scrub.
+                    forms, shown = [], json.dumps(parsed) if changed else raw
                 else:
                     shown = json.dumps(parsed)
                     forms = _json_forms(secrets)
@@ -331,12 +351,11 @@ class Journal:
             if len(shown) > self.max_body_chars:
                 # Too big to keep whole: keep the (redacted) start as text.
                 shown = _scrub_text(shown, forms)
-                parsed, body_text, truncated = None, shown[: self.max_body_chars], True
-            elif parsed is None:
-                body_text = shown
+                parsed, shown, truncated = None, shown[: self.max_body_chars], True
+            text = shown
         else:
             secrets = _secrets(found)
-        return (parsed if parsed is not None else body_text), parsed is not None, truncated, secrets
+        return text, parsed, parsed is not None, truncated, secrets
 
     def _clean_text(self, body: bytes | str, secrets: list[str]) -> str | None:
         """The body's text when redacting it could change nothing, else None.
@@ -402,12 +421,26 @@ class Journal:
                 entry["note"] = note
 
     def entries(self) -> list[dict[str, Any]]:
+        """The records, oldest first, bodies decoded (JSON as its value, else text)."""
         with self._lock:
-            for entry in self._entries:
-                if isinstance(entry["body"], _Pending):
-                    shown, is_json, _, _ = self._body(entry["body"].text, [])
-                    entry["body"], entry["bodyIsJson"] = shown, is_json
-            return [{**e, "time": _iso_time(e["time"])} for e in self._entries]
+            kept = [{**e} for e in self._entries]
+        for entry in kept:  # outside the lock: decoding a full journal takes a while
+            entry["time"] = _iso_time(entry["time"])
+            entry["body"], entry["bodyIsJson"] = self._decoded(entry["body"], entry["bodyIsJson"])
+        return kept
+
+    def _decoded(self, text: str | None, is_json: bool | None) -> tuple[Any, bool]:
+        if text is None:
+            return None, False
+        if is_json is None:  # kept as received: redacted now, the way it would have been at once
+            text, parsed, is_json, _, _ = self._redact(text, [])
+            return (parsed if is_json else text), is_json
+        if not is_json:
+            return text, False
+        try:
+            return json.loads(text), True
+        except RecursionError:  # parsed on arrival, but this read runs deeper in the stack
+            return TOO_DEEP, False
 
     def clear(self) -> None:
         with self._lock:
@@ -415,15 +448,6 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-class _Pending:
-    """A body that needs no redaction, as received; the journal decodes it when read."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 def _quoted(text: str) -> str:
