@@ -55,7 +55,10 @@ class MockState:
             kinds=config.fault_kinds,
             timeout_hold_s=config.fault_timeout_s,
         )
-        self.journal = Journal(max_entries=config.journal_size)
+        # The mock's own keys are scrubbed from every record, offered as a key or not.
+        self.journal = Journal(
+            max_entries=config.journal_size, secrets=(config.require_key, config.admin_key)
+        )
         self.outbound = Outbound(
             OutboundPolicy(config.allow_outbound, enabled=config.send_outbound),
             timeout_s=config.outbound_timeout_s,

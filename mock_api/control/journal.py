@@ -3,8 +3,8 @@
 Bounded (the last ``max_entries`` requests; long strings inside JSON bodies are
 shortened; each body kept as at most ``max_body_chars`` of text) and redacted before
 storing: the Authorization header, any header or JSON field or query parameter whose
-name looks like a secret (apiKey, token, signature, ...), and the literal key itself
-wherever else it shows up.
+name looks like a secret (apiKey, token, signature, ...), and the literal values of
+those, and the mock's own keys, wherever else they show up.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _SPACED_NAME = re.compile(r'"[ \t\n\r]+:')
 _RAW_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
 _CUT_API_KEY = re.compile(r'("api[-_]?key"\s*:\s*")(?:[^"\\]|\\.)*\\?$', re.IGNORECASE)
 _BEARER = re.compile(r"^(\s*(?:bearer|basic|token)\s+)\S.*$", re.IGNORECASE)
-_BEARER_KEY = re.compile(r"\s*bearer\s+(\S+)", re.IGNORECASE)
+_BEARER_KEY = re.compile(r"\s*(?:bearer|basic|token)\s+(\S+)", re.IGNORECASE)
 # How much longer than its text a body's json.dumps can be: a non-ASCII character
 # becomes a 6-character escape (from 2 bytes at least), a secret-named value such as 1
 # becomes "[redacted]", and dumps adds a space after each comma and colon.
@@ -91,16 +91,24 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def redact_query(query: str) -> str:
+def redact_query(query: str, found: list[str] | None = None) -> str:
+    """The query with secret-named parameters' values replaced; those values join ``found``
+    (the same key under an innocent name, ``?api_key=K&k=K``, is then scrubbed too)."""
     if not query:
         return query
     pairs = parse_qsl(query, keep_blank_values=True)
+    if found is not None:
+        found.extend(v for k, v in pairs if v and is_secret_name(k))
     return urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
 
 
-def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], str | None]:
+def redact_headers(
+    headers: Iterable[tuple[str, str]], found: list[str] | None = None
+) -> tuple[dict[str, str], str | None]:
     """The headers as the journal keeps them (lower-case names, secrets redacted), and the key
-    of the first Authorization header, in one pass."""
+    of the first Authorization header, in one pass. The values of other secret-named headers
+    (``X-Api-Key``, a second Authorization) join ``found``: they are scrubbed wherever else
+    they show up."""
     out: dict[str, str] = {}
     bearer: str | None = None
     for name, value in headers:
@@ -108,9 +116,13 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
         if lower == "authorization":
             if bearer is None:
                 bearer = _bearer_key(value)
+            elif found is not None:
+                found.append(_bearer_key(value) or "")  # (an empty one is dropped with the short ones)
             match = _BEARER.match(value)
             value = f"{match.group(1).strip()} {REDACTED}" if match else REDACTED
         elif is_secret_name(lower):
+            if found is not None:
+                found.append(_bearer_key(value) or "")
             value = REDACTED
         out[lower] = value if lower not in out else f"{out[lower]}, {value}"
     return out, bearer
@@ -239,10 +251,17 @@ class Journal:
     """
 
     def __init__(
-        self, max_entries: int = DEFAULTS.journal_size, max_body_chars: int = MAX_BODY_CHARS
+        self,
+        max_entries: int = DEFAULTS.journal_size,
+        max_body_chars: int = MAX_BODY_CHARS,
+        secrets: Iterable[str | None] = (),
     ) -> None:
         self.max_entries = max_entries
         self.max_body_chars = max_body_chars
+        # The mock's own keys (--require-key, --admin-key): scrubbed from every record, also
+        # where no request offered them as its key (``GET /image/<key>``). Longest first, so
+        # that a key holding another is blanked whole.
+        self._own = tuple(sorted(_secrets([s for s in secrets if s]), key=len, reverse=True))
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -264,15 +283,19 @@ class Journal:
         body with nothing in it to redact (``_clean_text``) is kept as received, its
         ``bodyIsJson`` left None: ``entries()`` redacts it then, which changes nothing.
         """
-        shown_headers, bearer = redact_headers(headers)
-        found = [s for s in (bearer, *extra_secrets) if s]
+        found = [*self._own]
+        shown_headers, bearer = redact_headers(headers, found)
+        if bearer:
+            found.append(bearer)
+        if extra_secrets:
+            found.extend(s for s in extra_secrets if s)
+        query = redact_query(query, found)
         known = _secrets(found)
         clean = self._clean_text(body, known) if body else None
         if clean is not None:
             text, is_json, truncated, secrets = clean, None, False, known
         else:
             text, _, is_json, truncated, secrets = self._redact(body, found)
-        query = redact_query(query)
         if secrets and _holds_any(
             secrets, transport, method, path, query, *shown_headers, *shown_headers.values()
         ):

@@ -168,6 +168,41 @@ def test_delete_clears_and_reset_forgets_everything(url: str) -> None:
     assert httpx.post(url + "/v1", json=[t], headers=AUTH, timeout=30).status_code == 200
 
 
+OWN_KEY = "sk-own-required-key-6d2f"  # --require-key
+OWN_ADMIN = "sk-own-admin-key-0b7e"  # --admin-key
+
+
+def test_the_mocks_own_keys_are_scrubbed_wherever_they_show_up() -> None:
+    # Offered as the key or not: in a path, under an innocent query name, in a header, a body.
+    config = MockConfig(require_key=OWN_KEY, admin_key=OWN_ADMIN)
+    with run_mock_server(config) as base, httpx.Client(timeout=30, trust_env=False) as client:
+        client.get(base + f"/image/{OWN_KEY}.png")
+        client.get(base + f"/image/x.png?api_key={OWN_KEY}&k={OWN_KEY}&n=1")
+        client.get(base + f"/image/{OWN_ADMIN}.png", headers={"X-Trace": OWN_ADMIN})
+        client.post(base + "/v1", json=[task(positivePrompt=f"say {OWN_KEY}")])  # no key: refused
+        admin = {"Authorization": f"Bearer {OWN_ADMIN}"}
+        entries = client.get(base + "/__admin/requests", headers=admin, timeout=30).json()["requests"]
+    assert OWN_KEY not in json.dumps(entries) and OWN_ADMIN not in json.dumps(entries)
+    shown = [(e["path"], e["query"]) for e in entries]
+    assert (f"/image/{REDACTED}.png", "") in shown
+    assert ("/image/x.png", f"api_key={REDACTED}&k={REDACTED}&n=1") in shown
+    assert entries[-2]["headers"]["x-trace"] == REDACTED
+    assert entries[-1]["body"][0]["positivePrompt"] == f"say {REDACTED}"
+
+
+def test_a_secret_parameter_or_header_is_scrubbed_under_other_names_too() -> None:
+    entry = recorded(
+        Journal(),
+        method="GET",
+        path="/image/q-key-5678.png",
+        query="token=q-key-5678&k=q-key-5678",
+        headers=[("X-Api-Key", "h-key-1234"), ("X-Trace", "h-key-1234")],
+        body=json.dumps([task(positivePrompt="h-key-1234 and q-key-5678")]).encode(),
+    )
+    assert "q-key-5678" not in json.dumps(entry) and "h-key-1234" not in json.dumps(entry)
+    assert entry["query"] == f"token={REDACTED}&k={REDACTED}" and entry["headers"]["x-trace"] == REDACTED
+
+
 def test_bodies_are_kept_as_text_and_decoded_on_each_read() -> None:
     # Kept decoded, a body of many small values took 20 times its text, for as long as the
     # journal kept it; reading the journal decoded and stored back even the ones kept as text.
