@@ -18,7 +18,8 @@ from .config import MockConfig
 from .control import admin
 from .control.gateway import Gateway
 from .control.guard import AdminRefused, refused_handler
-from .control.journal import redact_access_log
+from .control.journal import note_keys, redact_headers, redact_query
+from .control.logs import redact_logs
 from .server import rest, ws
 from .server.cors import ApiCORS
 from .server.errors import EXCEPTION_HANDLERS
@@ -50,6 +51,8 @@ class MockApp(FastAPI):
         if scope["type"] not in ("http", "websocket"):
             await super().__call__(scope, receive, send)  # lifespan
             return
+        if scope["type"] == "websocket":
+            _note_upgrade_keys(scope)
         if self.root_path:
             scope["root_path"] = self.root_path
         scope["app"] = self
@@ -64,12 +67,23 @@ class MockApp(FastAPI):
         return spec
 
 
+def _note_upgrade_keys(scope: Scope) -> None:
+    """The keys of a WebSocket upgrade (its Authorization header, secret query parameters) are
+    known to the log redactor before uvicorn logs the accepted target, which may hold them
+    under another name: the upgrade itself is not journaled, only its messages are."""
+    found: list[str] = []
+    headers = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", []))
+    _, bearer = redact_headers(headers, found)
+    redact_query(scope.get("query_string", b"").decode("latin-1"), found)
+    note_keys(key for key in (bearer, *found) if key and len(key) >= 4)
+
+
 def create_app(config: MockConfig | None = None) -> FastAPI:
     """The mock server. Raises ValueError (naming the file) for a broken recording."""
     config = config or MockConfig()
     state = MockState(config)
-    # The journal redacts what it stores; uvicorn's access log needs the same care.
-    redact_access_log(config.require_key, config.admin_key)
+    # The journal redacts what it stores; uvicorn's logs need the same care.
+    redact_logs(config.require_key, config.admin_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import re
 import threading
 import time
@@ -241,6 +240,24 @@ def _secrets(found: list[str]) -> list[str]:
     return list(dict.fromkeys(s for s in found if len(s) >= 4))
 
 
+# Keys the mock saw lately (bearer keys, apiKeys, secret query parameters), for the log
+# redactor: uvicorn logs a request's target after the journal saw its key, and the target can
+# hold it under an innocent name (``GET /image/<key>``). Bounded, oldest out first; process-wide,
+# as the loggers are.
+RECENT_KEYS = 32
+recent_keys: dict[str, None] = {}
+_recent_lock = threading.Lock()  # records are made in parse threads too
+
+
+def note_keys(keys: Iterable[str]) -> None:
+    for key in keys:
+        if key not in recent_keys:  # nearly always known already: no lock taken
+            with _recent_lock:
+                if len(recent_keys) >= RECENT_KEYS:
+                    del recent_keys[next(iter(recent_keys))]
+                recent_keys[key] = None
+
+
 class Journal:
     """A bounded, thread-safe list of redacted request records.
 
@@ -296,16 +313,16 @@ class Journal:
             text, is_json, truncated, secrets = clean, None, False, known
         else:
             text, _, is_json, truncated, secrets = self._redact(body, found)
-        if secrets and _holds_any(
-            secrets, transport, method, path, query, *shown_headers, *shown_headers.values()
-        ):
-            # A known key where no name says it is one (a header's value, the path): blanked.
-            transport, method, path, query = (
-                _scrub_text(t, secrets) for t in (transport, method, path, query)
-            )
-            shown_headers = {
-                _scrub_text(k, secrets): _scrub_text(v, secrets) for k, v in shown_headers.items()
-            }
+        if secrets:
+            note_keys(secrets)
+            if _holds_any(secrets, transport, method, path, query, *shown_headers, *shown_headers.values()):
+                # A known key where no name says it is one (a header's value, the path): blanked.
+                transport, method, path, query = (
+                    _scrub_text(t, secrets) for t in (transport, method, path, query)
+                )
+                shown_headers = {
+                    _scrub_text(k, secrets): _scrub_text(v, secrets) for k, v in shown_headers.items()
+                }
         entry: dict[str, Any] = {
             "id": 0,
             "time": time.time(),  # written out by ``entries()``: most records are never read
@@ -480,44 +497,3 @@ def _quoted(text: str) -> str:
 
 def _iso_time(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="milliseconds")
-
-
-class AccessLogRedactor(logging.Filter):
-    """Redacts secret query parameters and known keys from uvicorn's access log lines.
-
-    uvicorn logs the request target verbatim (``POST /v1?apiKey=... HTTP/1.1``);
-    this filter rewrites the record's arguments before any handler formats them.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("mock_api.redact")
-        self.secrets: set[str] = set()
-
-    def _clean(self, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        if "?" in value:
-            path, _, query = value.partition("?")
-            value = f"{path}?{redact_query(query)}"
-        for secret in self.secrets:
-            if len(secret) >= 4:
-                value = value.replace(secret, REDACTED)
-        return value
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(self._clean(a) for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = self._clean(record.msg)
-        return True
-
-
-def redact_access_log(*secrets: str | None) -> AccessLogRedactor:
-    """Install (once) the redacting filter on uvicorn's access logger; add known keys to it."""
-    logger = logging.getLogger("uvicorn.access")
-    found = next((f for f in logger.filters if isinstance(f, AccessLogRedactor)), None)
-    if found is None:
-        found = AccessLogRedactor()
-        logger.addFilter(found)
-    found.secrets.update(s for s in secrets if s)
-    return found

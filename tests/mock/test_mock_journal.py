@@ -255,10 +255,11 @@ def test_any_bytes_are_journaled_without_raising(raw: bytes) -> None:
 def test_uvicorn_access_log_lines_are_redacted() -> None:
     import logging
 
-    from mock_api.control.journal import redact_access_log
+    from mock_api.control.logs import redact_logs
 
-    redactor = redact_access_log("sk-required-key-42")
-    assert redact_access_log() is redactor  # installed once
+    redactor = redact_logs("sk-required-key-42")
+    assert redact_logs() is redactor  # installed once
+    assert logging.getLogger("uvicorn.access").filters.count(redactor) == 1
     record = logging.LogRecord(
         "uvicorn.access",
         logging.INFO,
@@ -269,8 +270,36 @@ def test_uvicorn_access_log_lines_are_redacted() -> None:
         None,
     )
     assert redactor.filter(record)
+    assert len(record.args) == 5  # uvicorn's AccessFormatter unpacks them
     line = record.getMessage()
     assert "sk-in-query-7" not in line and "sk-required-key-42" not in line and "page=2" in line
+
+
+def test_uvicorn_error_lines_are_formatted_once_and_redacted() -> None:
+    import logging
+
+    from websockets.frames import Frame, Opcode
+
+    from mock_api.control.logs import redact_logs
+
+    redactor = redact_logs()
+
+    def shown(msg: str, *args: object) -> str:
+        record = logging.LogRecord("uvicorn.error", logging.DEBUG, __file__, 1, msg, args, None)
+        assert redactor.filter(record) and record.args == ()
+        return record.getMessage()
+
+    key = "sk-frame-key-31337"
+    frame = Frame(
+        Opcode.TEXT, json.dumps([{"taskType": "authentication", "x": "y" * 60, "apiKey": key}]).encode()
+    )
+    assert key[-6:] in str(frame)  # websockets cuts the middle of a long frame: the key's end shows
+    line = shown("< %s", frame)
+    assert "sk-frame" not in line and key[-6:] not in line and line.startswith("< TEXT")
+    assert shown("> %s: %s", "Authorization", f"Bearer {key}") == f"> Authorization: Bearer {REDACTED}"
+    line = shown('%s - "WebSocket %s" [accepted]', "127.0.0.1:1", f"/v1?token={key}&k={key}&n=1")
+    assert key not in line and line.endswith('"WebSocket /v1?token=[redacted]&k=[redacted]&n=1" [accepted]')
+    assert "(its arguments could not be formatted)" in shown("%d of %d", "one")  # not raised
 
 
 @settings(max_examples=150, deadline=None)
