@@ -9,6 +9,8 @@
   can answer it with its ``requestTooLarge`` envelope; a bigger one is closed by the
   protocol with 1009 (message too big). uvicorn's own default is 16 MiB whatever the
   body limit.
+- WebSocket messages being read or handled share one budget across all sockets, the
+  size of the in-flight body budget, and are not compressed (``wsserve``).
 
 The body deadline, the in-flight body budget and the send timeout are the app's
 (``wire``), so they hold in-process too. ``uvicorn_config`` is used by
@@ -31,6 +33,7 @@ from ..config import DEFAULTS, MockConfig
 from ..tasks.handler import failed
 from .envelope import dumps, envelope
 from .wire import HEAD_BOUND, head_too_large
+from .wsserve import MessageBudget, MockWebSocketProtocol
 
 # Room past the body limit for a WebSocket message the app still reads (to answer it).
 WS_OVERSIZE_MARGIN = 1024 * 1024
@@ -235,10 +238,16 @@ def uvicorn_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn
     settings: dict[str, Any] = {
         "http": MockHttpToolsProtocol,
         "ws_max_size": config.max_body_bytes + WS_OVERSIZE_MARGIN,
+        # Not offered: a compressed message's size is known only once it is inflated (wsserve).
+        "ws_per_message_deflate": False,
         "timeout_keep_alive": config.keep_alive_s,
         **options,
     }
+    if settings.get("ws", "auto") == "auto":  # uvicorn's own choice (websockets' sans-I/O), bounded
+        settings["ws"] = MockWebSocketProtocol
     server_config = uvicorn.Config(app, host=host, port=port, **settings)
+    # Separate from the HTTP bodies' budget (``wire``'s), with the same size.
+    server_config.ws_budget = MessageBudget(config.inflight_body_bytes)  # type: ignore[attr-defined]
     # For MockHttpToolsProtocol, which uvicorn's Config has no fields for.
     server_config.header_timeout_s = config.header_timeout_s  # type: ignore[attr-defined]
     server_config.max_header_bytes = config.max_header_bytes  # type: ignore[attr-defined]

@@ -7,7 +7,9 @@ sync imageInference sends one message per finished image (through ``ctx.push``),
 and the connection remembers that it authenticated, and its session. A refused key
 gets its error envelope and then close code 1008, a message over the size limit its
 requestTooLarge envelope and then 1009 (a message far over it is closed by the
-protocol, with 1009 alone); a socket idle for ``ws_idle_s`` is closed.
+protocol, with 1009 alone); a socket idle for ``ws_idle_s`` is closed. A large message
+that arrives while the messages of all sockets fill their shared budget is refused by the
+protocol (``wsserve``) with a ``serviceUnavailable`` envelope and close code 1013.
 
 An authentication opens a session (``mock_api.sessions``): what is sent for it after
 its socket is gone is buffered, and a new socket that authenticates with the same
