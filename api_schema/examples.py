@@ -42,12 +42,63 @@ class Example:
         return ImageInferenceResult.model_validate(self.response["data"][0])
 
 
+# No exchange nests deeper than a handful of levels (exchange, response, data, item, field);
+# a recording nested deeper is refused at load, where it can be named: served, a value
+# nested ~1000 deep would fail to encode in the middle of an answer.
+MAX_EXCHANGE_DEPTH = 32
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # what json would otherwise read as a float
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a number")  # 1e999: JSON has no infinity
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (without recursion: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children:
+            deepest = max(deepest, level)
+            if level > MAX_EXCHANGE_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def load_exchange(path: Path) -> dict[str, Any]:
     """Read one exchange.json; raises ValueError naming the file when it is unusable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable JSON exchange ({exc})") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable JSON exchange ({exc.strerror})") from None
+    return parse_exchange(raw, path)
+
+
+def parse_exchange(raw: bytes, path: Path) -> dict[str, Any]:
+    """The exchange in the bytes of ``path``; ValueError naming the file when it is unusable.
+
+    Whatever json refuses is named so: bad syntax, a number of more than 4300 digits,
+    nesting too deep for its parser (RecursionError), NaN and Infinity (not JSON: served,
+    they would go out as null) and a number too large for a float.
+    """
+    try:
+        data = _DECODER.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        detail = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+        raise ValueError(f"{path}: not a readable JSON exchange ({detail})") from None
+    if _depth(data) > MAX_EXCHANGE_DEPTH:
+        raise ValueError(f"{path}: nested more than {MAX_EXCHANGE_DEPTH} levels deep (no exchange is)")
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
         raise ValueError(f"{path}: missing the 'request' object")
     response = data.get("response")

@@ -19,15 +19,16 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from api_schema import ImageInferenceResult, ImageInferenceTask, load_exchange
-from api_schema.examples import EXAMPLES_DIR
+from api_schema import ImageInferenceResult, ImageInferenceTask
+from api_schema.examples import EXAMPLES_DIR, parse_exchange
 from api_schema.limits import FORMAT_EXT
 from api_schema.responses import IMAGE_FIELDS
 
 from ..config import DEFAULTS
-from ..images.files import MAX_EXCHANGE_BYTES, check_not_link, check_regular_file, read_regular_file
+from ..images.files import MAX_EXCHANGE_BYTES, MAX_EXCHANGE_VALUES, check_not_link, read_regular_file
 from ..images.references import MAX_PIXELS_ANY, PictureTooLarge, check_picture
 from ..images.store import FileSource, ImageRecord, ImageStore, picture_format
+from ..jsontext import value_marks
 from .items import image_field, render_source
 from .synth import synthesize
 
@@ -124,8 +125,10 @@ def load_recording(
     None for an exchange of another task type (an imageUpload, say): there is
     nothing to match it against, so it is not replayed.
     """
-    check_regular_file(exchange_json, MAX_EXCHANGE_BYTES)
-    data = load_exchange(exchange_json)
+    raw = read_regular_file(exchange_json, MAX_EXCHANGE_BYTES)  # what is checked is what is read
+    if value_marks(raw) > MAX_EXCHANGE_VALUES:  # before decoding: each value costs ~70 bytes decoded
+        raise ValueError(f"{exchange_json}: holds over {MAX_EXCHANGE_VALUES} JSON values (no exchange does)")
+    data = parse_exchange(raw, exchange_json)
     folder = exchange_json.parent
     if data["request"].get("taskType", "imageInference") != "imageInference":
         return None

@@ -16,9 +16,20 @@ import stat
 from pathlib import Path
 
 MB = 1024 * 1024
-# exchange.json holds a request and its items; inline base64 results can make it big,
-# but not bigger than a request body and its answer.
-MAX_EXCHANGE_BYTES = 256 * MB
+# exchange.json holds one task as sent and its result items; the pictures are files beside
+# it. What makes one large is inline pictures: the request's references (within the 32 MB
+# body limit) and results asked as base64Data or dataURI, which the recorder keeps inline
+# as well as writing their files (the mock reads the files and drops the inline copies).
+# 64 MB holds a request at the body limit and its answer, or twenty 2048x2048 JPG results
+# inline (~1.5 MB each as base64); twenty PNGs of that size (up to ~17 MB each) do not fit,
+# and are refused naming the file (record such results as URL). Reading, decoding and
+# parsing a file takes about three times its size for a moment: 256 MB would have been
+# ~800 MB of start-up for one file of long strings.
+MAX_EXCHANGE_BYTES = 64 * MB
+# And at most this many JSON values (commas, brackets and braces), counted before it is
+# decoded: 40 MB of "{}," decoded into thirteen million objects (986 MB at start-up). An
+# exchange holds a few hundred (its prompt's commas count too: 3000 characters at most).
+MAX_EXCHANGE_VALUES = 100_000
 
 _FLAGS = os.O_RDONLY
 for _name in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC"):  # absent on some platforms

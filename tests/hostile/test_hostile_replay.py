@@ -122,3 +122,55 @@ def test_a_recording_within_the_limits_still_replays(tmp_path: Path) -> None:
         req = {**doc["request"], "taskUUID": str(uuid.uuid4())}
         answer = httpx.post(mock.url + "/v1", json=[req], headers={"Authorization": "Bearer k"}, timeout=30)
         assert [i["imageUUID"] for i in answer.json()["data"]] == UUIDS[:2]
+
+
+def _with_extra(exchange: Path, text: str) -> None:
+    """The recorded exchange with one more top-level field, ``text`` as its raw JSON."""
+    doc = exchange.read_text()
+    exchange.write_text(doc[: doc.rindex("}")] + ', "extra": ' + text + "}")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "nested-100k",
+        "nested-5000",
+        "nested-40",
+        "digits-5000",
+        "nan-cost",
+        "infinity",
+        "huge-float",
+        "braces-40mb",
+    ],
+)
+def test_a_recording_json_cannot_read_stops_start_up_naming_it(tmp_path: Path, kind: str) -> None:
+    # Before: 100k deep exited 1 with a RecursionError traceback; 5000 digits exited 2 without
+    # naming the file; NaN, Infinity and 1e999 were loaded and served as "cost": null; 40 MB of
+    # {} took start-up to ~1 GB (256 MB of them would have been ~6 GB).
+    exchange = write_exchange(tmp_path / "rec" / "ex1") / "exchange.json"
+    if kind == "nested-100k":
+        _with_extra(exchange, "[" * 100_000 + "]" * 100_000)
+    elif kind == "nested-5000":  # under the value count: json's own recursion limit
+        _with_extra(exchange, "[" * 5000 + "]" * 5000)
+    elif kind == "nested-40":  # json reads it; an answer nesting ~1000 deep could not be encoded
+        _with_extra(exchange, "[" * 40 + "]" * 40)
+    elif kind == "digits-5000":
+        _with_extra(exchange, "4" * 5000)
+    elif kind in ("nan-cost", "infinity", "huge-float"):
+        value = {"nan-cost": "NaN", "infinity": "-Infinity", "huge-float": "1e999"}[kind]
+        exchange.write_text(exchange.read_text().replace('"cost": 0.0123', f'"cost": {value}'))
+    elif kind == "braces-40mb":
+        _with_extra(exchange, "[" + "{}," * (40 * MB // 3) + "{}]")
+    code, err, watch = run_cli("--replay", str(tmp_path / "rec"))
+    assert code == 2, err
+    assert str(exchange) in err and "Traceback" not in err, err
+    assert watch.growth_mb < 200, str(watch)
+
+
+def test_an_exchange_json_over_its_cap_is_not_read(tmp_path: Path) -> None:
+    exchange = write_exchange(tmp_path / "rec" / "ex1") / "exchange.json"
+    with open(exchange, "r+b") as f:  # sparse: 300 MB on paper, nothing on disk
+        f.truncate(300 * MB)
+    code, err, watch = run_cli("--replay", str(tmp_path / "rec"))
+    assert code == 2 and str(exchange) in err and "over the 64 MB limit" in err, err
+    assert watch.growth_mb < 200, str(watch)
