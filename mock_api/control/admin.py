@@ -23,6 +23,7 @@ from api_schema import errors as E
 
 from ..account import AccountError
 from ..jobs import MAX_ADVANCE_S
+from ..memory import give_back
 from ..server.envelope import error_response
 from ..state import MockState, state_of
 from . import ADMIN_PREFIX
@@ -58,6 +59,7 @@ async def list_requests(state: MockState = Depends(state_of)) -> dict[str, Any]:
 @router.delete("/requests")
 async def clear_requests(state: MockState = Depends(state_of)) -> dict[str, Any]:
     state.journal.clear()
+    await give_back()  # a full journal is up to 32 MB of bodies: the heap pages go back now
     return {"requests": []}
 
 
@@ -139,4 +141,5 @@ async def disconnect_sockets(state: MockState = Depends(state_of)) -> dict[str, 
 @router.post("/reset")
 async def reset_all(state: MockState = Depends(state_of)) -> dict[str, Any]:
     await state.reset()
+    await give_back()  # the images, jobs and journal just dropped
     return {"reset": True}
