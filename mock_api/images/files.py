@@ -79,16 +79,3 @@ def read_regular_file(path: Path, max_bytes: int) -> bytes:
         raise UnsafeFile(f"{path}: unreadable ({exc.strerror})") from None
     finally:
         os.close(fd)
-
-
-def check_regular_file(path: Path, max_bytes: int) -> None:
-    """The checks of ``read_regular_file`` without reading (for files another reader opens)."""
-    check_not_link(path)
-    try:
-        info = path.lstat()
-    except OSError as exc:
-        raise UnsafeFile(f"{path}: missing or unreadable ({exc.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise UnsafeFile(f"{path}: not a regular file (a FIFO, device or folder is never read)")
-    if info.st_size > max_bytes:
-        raise UnsafeFile(f"{path}: is {_size_text(info.st_size)}, over the {_size_text(max_bytes)} limit")

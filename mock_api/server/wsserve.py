@@ -34,11 +34,13 @@ from api_schema import errors as E
 
 from ..tasks.handler import failed
 from .envelope import dumps, envelope
+from .wire import SMALL_BODY_BYTES
 
 # A message of up to this many bytes is never refused for load (a ping, an authentication,
 # tasks without inline pictures); one with an inline picture is larger. Together they hold
-# at most this much per socket, which is what each socket costs in buffers anyway.
-SMALL_MESSAGE_BYTES = 64 * 1024
+# at most this much per socket, which is what each socket costs in buffers anyway. The same
+# bound as a small HTTP body's, for the same reason.
+SMALL_MESSAGE_BYTES = SMALL_BODY_BYTES
 TRY_AGAIN_LATER = 1013
 OVER_BUDGET = "The mock is reading too many large WebSocket messages at once; send the message again shortly."
 
