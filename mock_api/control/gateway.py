@@ -75,11 +75,9 @@ class Gateway:
             journal.set_status(entry, 400)
             await error_response(400, E.INVALID_REQUEST_BODY, str(exc))(scope, receive, send)
             return
-        gives_up = client_timeout(lower) if decision.latency_ms or decision.fault == "timeout" else None
-        latency_s = decision.latency_ms / 1000
-        if gives_up is not None:
-            latency_s = min(latency_s, gives_up)
-        if latency_s and await self._hold(latency_s, scope, receive, send, body):
+        if decision.latency_ms and await self._hold(
+            _until_given_up(decision.latency_ms / 1000, lower), scope, receive, send, body
+        ):
             journal.set_status(entry, None, "client disconnected during injected latency")
             return
         fault = decision.fault
@@ -89,8 +87,7 @@ class Gateway:
             return
         if fault == "timeout":
             journal.set_status(entry, None, "held (injected timeout)")
-            hold_s = faults.timeout_hold_s if gives_up is None else min(faults.timeout_hold_s, gives_up)
-            if await self._hold(hold_s, scope, receive, send, body):
+            if await self._hold(_until_given_up(faults.timeout_hold_s, lower), scope, receive, send, body):
                 return
             fault = "504"
         if fault is not None:
@@ -154,6 +151,12 @@ class Gateway:
                 return b"".join(chunks), True
             if total > limit:
                 return b"".join(chunks), False
+
+
+def _until_given_up(hold_s: float, headers: dict[str, str]) -> float:
+    """An injected hold, no longer than the client said it waits (``faults.client_timeout``)."""
+    gives_up = client_timeout(headers)
+    return hold_s if gives_up is None else min(hold_s, gives_up)
 
 
 def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:

@@ -157,8 +157,11 @@ class Connection:
         self.sent = 0  # answer bytes sent
         self.started = False
         self.dropped = False
-        self.declared = self._declared_length(scope) if self.http else None
-        self.over_budget = self.declared is not None and self._declared_over_budget(self.declared)
+        declared = self.declared = self._declared_length(scope) if self.http else None
+        # (A small body is never over budget: asked here, most requests make no call for it.)
+        self.over_budget = (
+            declared is not None and declared > SMALL_BODY_BYTES and self._over_budget(declared)
+        )
 
     @staticmethod
     def _declared_length(scope: Scope) -> int | None:
@@ -167,11 +170,12 @@ class Connection:
                 return int(value)
         return None
 
-    def _declared_over_budget(self, declared: int) -> bool:
+    def _over_budget(self, declared: int) -> bool:
         # Over the body limit is refused before anything is read (``Wire``); under it,
         # refuse now what cannot fit.
-        limit = self.wire.config.max_body_bytes
-        return SMALL_BODY_BYTES < declared <= limit and self.wire.inflight + declared > self.wire.budget
+        return (
+            declared <= self.wire.config.max_body_bytes and self.wire.inflight + declared > self.wire.budget
+        )
 
     async def receive(self) -> Message:
         if self.body_done:
