@@ -146,6 +146,12 @@ CSS = f"""
 [data-testid="status-tracker"] .validation-error {{ position: static; text-align: left; font-size: 0.86rem;
   font-weight: 600; color: var(--error-text-color); background: var(--error-background-fill);
   border: 1px solid var(--error-border-color); border-radius: var(--radius-sm); padding: 6px 8px; }}
+/* A textbox puts its message inside the label chip, where the stock red sat on the chip's
+   indigo (1.7:1 in the dark theme): the message gets the error colours and a line of its own. */
+[data-testid="block-info"] .validation-error {{ display: block; margin: 6px 0 2px 0; font-size: 0.86rem;
+  font-weight: 600; line-height: 1.35; color: var(--error-text-color) !important;
+  background: var(--error-background-fill); border: 1px solid var(--error-border-color);
+  border-radius: var(--radius-sm); padding: 6px 8px; white-space: normal; overflow-wrap: anywhere; }}
 #selection {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
 #selected-info {{ min-width: 0; flex: 1 1 220px; }}
 #selected-info p, #reference-note p {{ margin: 0; font-size: 0.9rem; overflow-wrap: anywhere; }}
@@ -180,7 +186,6 @@ document.addEventListener("blur", (event) => {
 }, true);
 </script>
 """
-
 
 SIGNUP_URL = "https://my.runware.ai/signup"
 

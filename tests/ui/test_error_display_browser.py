@@ -1,0 +1,57 @@
+"""What the page shows when something is wrong, and what it leaves in the console, in
+real Chromium: errors readable in both themes, the status line not covered, the code
+boxes readable, and a run that leaves no failed request behind.
+
+Same fixtures as tests/ui/test_ui_browser.py (one app and one browser per module).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mock_api.testing import CHROMIUM
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    check_page,
+    expect,
+    generate_button,
+    open_panel,
+    set_number,
+    shot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
+    ),
+]
+
+BOTH = pytest.mark.parametrize(
+    ("viewport", "theme"),
+    [(DESKTOP, "light"), (DESKTOP, "dark"), (PHONE, "light"), (PHONE, "dark")],
+    ids=["1440-light", "1440-dark", "390-light", "390-dark"],
+)
+
+
+@BOTH
+def test_the_prompt_error_is_readable_in_both_themes(open_page, viewport, theme):
+    # A textbox puts its message inside the label chip: stock red on indigo was 1.67:1 (dark).
+    name = f"{viewport['width']}-{theme}"
+    page = open_page(viewport, theme)
+    page.get_by_label("Prompt").fill("")
+    set_number(page, "Width", 5000)
+    open_panel(page, "Advanced")
+    page.get_by_placeholder("empty: the API's default").fill("5")
+    generate_button(page).click()
+    prompt = page.locator("#positive-prompt")
+    expect(prompt).to_contain_text("invalidPositivePrompt")
+    expect(prompt).to_contain_text("Advanced › TTL (seconds): invalidTtl")
+    expect(page.locator("#width")).to_contain_text("invalidWidth")
+    check_page(page, name)
+    shot(page, f"{name}-20-prompt-error", full_page=False)
