@@ -152,6 +152,9 @@ CSS = f"""
   font-weight: 600; line-height: 1.35; color: var(--error-text-color) !important;
   background: var(--error-background-fill); border: 1px solid var(--error-border-color);
   border-radius: var(--radius-sm); padding: 6px 8px; white-space: normal; overflow-wrap: anywhere; }}
+/* The status line says "Failed: ..." itself; the tracker's red "Error" badge and its x sat on
+   top of those words. The tracker still shows while a run is in flight. */
+#status > [data-testid="status-tracker"]:has(.error) {{ display: none !important; }}
 #selection {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
 #selected-info {{ min-width: 0; flex: 1 1 220px; }}
 #selected-info p, #reference-note p {{ margin: 0; font-size: 0.9rem; overflow-wrap: anywhere; }}

@@ -21,6 +21,7 @@ from tests.support.browser import (
     open_panel,
     set_number,
     shot,
+    status,
 )
 
 pytestmark = [
@@ -55,3 +56,20 @@ def test_the_prompt_error_is_readable_in_both_themes(open_page, viewport, theme)
     expect(page.locator("#width")).to_contain_text("invalidWidth")
     check_page(page, name)
     shot(page, f"{name}-20-prompt-error", full_page=False)
+
+
+@BOTH
+def test_a_backend_error_leaves_the_status_line_uncovered(open_page, viewport, theme):
+    # Gradio's tracker drew a red "Error" badge and a close button over "Failed: ...".
+    name = f"{viewport['width']}-{theme}"
+    page = open_page(viewport, theme)
+    page.get_by_label("Prompt").fill('Edit the reference: a sign that reads "EDIT"')
+    open_panel(page, "Reference images (image to image)")
+    page.get_by_label("Reference URLs or imageUUIDs").fill("3f1c9a52-3a4b-4c5d-8e6f-0123456789ab")
+    generate_button(page).click()
+    expect(status(page)).to_contain_text("Failed")
+    expect(status(page)).to_contain_text("invalidReferenceImages")
+    expect(status(page).get_by_text("Error", exact=True)).to_be_hidden()
+    expect(status(page).get_by_role("button", name="Clear")).to_be_hidden()
+    check_page(page, name)
+    shot(page, f"{name}-21-backend-error", full_page=False)
