@@ -17,7 +17,7 @@ from .session import wire as wire_session
 from .showcase import Pictures
 from .showcase import wire as wire_showcase
 from .text_check import TextCheckView
-from .theme import CSS, NO_CLAMP_JS, badge_html, make_theme
+from .theme import CODE_COLOURS_JS, CSS, NO_CLAMP_JS, badge_html, make_theme
 
 QUEUE_SIZE = 64
 MAX_FILE_SIZE = "20mb"
@@ -53,7 +53,7 @@ def launch_kwargs(backend: Backend | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "theme": make_theme(),
         "css": CSS,
-        "head": NO_CLAMP_JS,
+        "head": NO_CLAMP_JS + CODE_COLOURS_JS,
         "max_file_size": MAX_FILE_SIZE,
         "show_error": True,
         "footer_links": ["api", "gradio"],

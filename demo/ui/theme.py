@@ -190,6 +190,50 @@ document.addEventListener("blur", (event) => {
 </script>
 """
 
+# The Developer code boxes are dark in both themes (CSS above), but in the light theme the
+# highlighter keeps its light palette (Nord light): comments #434c5e, shell words #3b4252,
+# keywords #5e81ac, at 1.8..4.4:1 on the dark ground. Its token classes (".ͼ2c") are made
+# up at run time and differ between Gradio builds, so they are found by their colour:
+# every token rule under 4.5:1 on the ground is lightened, keeping its hue, inside #developer.
+CODE_COLOURS_JS = """
+<script>
+(() => {
+  const ground = [15, 23, 42];  /* #0f172a, the code boxes' ground */
+  const lum = (c) => {
+    const lin = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const [r, g, b] = c.map(lin);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (c) => (Math.max(lum(c), lum(ground)) + 0.05) / (Math.min(lum(c), lum(ground)) + 0.05);
+  const done = new Set();
+  let sheet = null;
+  const scan = () => {
+    const rules = [];
+    for (const s of [...document.styleSheets, ...(document.adoptedStyleSheets || [])]) {
+      try { rules.push(...s.cssRules); } catch (e) { /* another origin's sheet */ }
+    }
+    let extra = "";
+    for (const rule of rules) {
+      const sel = rule.selectorText;
+      if (!sel || !/^\\.\u037c[0-9a-z]+$/.test(sel) || done.has(sel) || !rule.style?.color) continue;
+      const rgb = (rule.style.color.match(/\\d+(\\.\\d+)?/g) || []).slice(0, 3).map(Number);
+      if (rgb.length < 3) continue;
+      done.add(sel);
+      let c = rgb;
+      for (let t = 0.1; ratio(c) < 4.6 && t <= 1; t += 0.1) c = rgb.map((v) => Math.round(v + (255 - v) * t));
+      if (c !== rgb) extra += `#developer ${sel} { color: rgb(${c.join(",")}) !important; }\\n`;
+    }
+    if (!extra) return;
+    sheet = sheet || document.head.appendChild(document.createElement("style"));
+    sheet.textContent += extra;
+  };
+  new MutationObserver(scan).observe(document.head, { childList: true, subtree: true, characterData: true });
+  document.addEventListener("DOMContentLoaded", scan);
+})();
+</script>
+"""
+
+
 SIGNUP_URL = "https://my.runware.ai/signup"
 
 

@@ -19,6 +19,7 @@ from tests.support.browser import (
     expect,
     generate_button,
     open_panel,
+    run,
     set_number,
     shot,
     status,
@@ -73,3 +74,19 @@ def test_a_backend_error_leaves_the_status_line_uncovered(open_page, viewport, t
     expect(status(page).get_by_role("button", name="Clear")).to_be_hidden()
     check_page(page, name)
     shot(page, f"{name}-21-backend-error", full_page=False)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_code_boxes_are_readable_in_both_themes(open_page, theme):
+    # The boxes are dark in both themes; the light theme's token colours (comments 2.07:1,
+    # shell words 1.77:1) are lightened on that ground.
+    page = open_page(DESKTOP, theme)
+    page.get_by_label("Prompt").fill('A sign that reads "CODE"')
+    run(page)
+    open_panel(page, "Developer: request, response and code")
+    for tab in ("Request", "curl", "Python"):
+        page.get_by_role("tab", name=tab, exact=True).click()
+        code = page.locator("#developer .cm-content").locator("visible=true").first
+        expect(code).to_contain_text("taskUUID")
+        check_page(page, f"{theme} {tab}")
+        shot(page, f"1440-{theme}-22-code-{tab}", full_page=False)
