@@ -234,17 +234,16 @@ def wire_events(page: Page, handler: GenerateHandler, badge_for: Any, text: Text
         )
         for r in runs
     ]
-    # A new run cancels a check still reading the last one.
-    gr.on(
-        [page.generate_btn.click, page["positive_prompt"].submit, page.examples.select],
-        None,
-        cancels=checks,
-        api_visibility="private",
-        queue=False,
-    )
+    # A new run cancels a check still reading the last one: the run's own start does it
+    # (TextCheckView.begin), not a `cancels=` here, which posted /cancel and /reset with no
+    # event_id (two 422s in the console) on every Generate when no check was running.
+
+    def stop(uuids_now: list[str] | None, wanted: int | None, request: gr.Request) -> tuple[Any, ...]:
+        text.cancel(getattr(request, "session_hash", None))
+        return stopped(uuids_now, wanted)
 
     page.stop_btn.click(
-        stopped,
+        stop,
         inputs=[uuids, expected],
         outputs=[page.status, page.generate_btn, page.stop_btn],
         cancels=runs + checks,

@@ -66,16 +66,26 @@ class TextCheckView:
         # its summary then overwrote the new run's). Bounded: the oldest sessions go first.
         self._latest: OrderedDict[str, int] = OrderedDict()
         self._tokens = itertools.count(1)
+        # Each session's check still reading: a new run (or Stop) cancels its reads here.
+        # (A Gradio `cancels=` on Generate sent /cancel and /reset with no event_id, two
+        # 422s in the console on every run, whenever no check was running.)
+        self._reading: dict[str, list[asyncio.Future[Any]]] = {}
 
     def begin(self, session: str | None) -> int:
         """A run starts in ``session``: the token its check must carry to be shown."""
         token = next(self._tokens)
+        self.cancel(session)
         if session:
             self._latest[session] = token
             self._latest.move_to_end(session)
             while len(self._latest) > MAX_SESSIONS:
                 self._latest.popitem(last=False)
         return token
+
+    def cancel(self, session: str | None) -> None:
+        """Drop the reads of ``session``'s check still running (a new run, or Stop)."""
+        for task in self._reading.pop(session, []) if session else []:
+            task.cancel()
 
     def _current(self, pending: dict[str, Any]) -> bool:
         session = pending.get("session")
@@ -114,9 +124,17 @@ class TextCheckView:
             asyncio.ensure_future(self.checker.check_image(prompt, Path(f), i))
             for i, f in enumerate(files, start=1)
         ]
+        session = pending.get("session")
+        if session and self._current(pending):
+            self._reading[session] = tasks
         try:
             for done, next_done in enumerate(asyncio.as_completed(tasks), start=1):
-                await next_done
+                try:
+                    await next_done
+                except asyncio.CancelledError:
+                    if self._current(pending):
+                        raise  # Gradio cancelled the event itself
+                    return  # a newer run cancelled these reads
                 if not self._current(pending):
                     return  # a newer run of this session owns the line now
                 if done < len(tasks):
@@ -129,6 +147,8 @@ class TextCheckView:
             # A Stop or a new run cancels this event: reads not yet started are dropped.
             for task in tasks:
                 task.cancel()
+            if session and self._reading.get(session) is tasks:
+                del self._reading[session]
 
     @staticmethod
     def _table(checks: list[ImageCheck]) -> Any:

@@ -90,3 +90,17 @@ def test_the_code_boxes_are_readable_in_both_themes(open_page, theme):
         expect(code).to_contain_text("taskUUID")
         check_page(page, f"{theme} {tab}")
         shot(page, f"1440-{theme}-22-code-{tab}", full_page=False)
+
+
+def test_generate_leaves_no_failed_request_or_console_error(page):
+    # A `cancels=` on Generate posted /cancel and /reset with no event_id: two 422s per run.
+    failures: list[str] = []
+    page.on("console", lambda m: failures.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.get_by_label("Prompt").fill('Two shop signs that read "ONE" and "TWO"')
+    set_number(page, "Number of results", 2)
+    run(page, 2)  # no check is reading yet
+    run(page, 2)  # the first run's check may still be reading: this run cancels it
+    expect(page.locator("#text-check")).to_contain_text("Text check:")
+    expect(page.locator("#text-check")).not_to_contain_text("read…")
+    assert failures == []
