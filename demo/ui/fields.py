@@ -389,18 +389,30 @@ def in_panel(panel: str) -> Iterator[list[Field]]:
         yield group
 
 
-_INDEX = re.compile(r"\[\d+\]")
-# Uploads are checked on their own (form.check_file); an API error about a reference
-# names what the visitor typed, so the typed field takes it.
+_INDEX = re.compile(r"\[(\d+)\]")
+_REFERENCES = "inputs.referenceImages"
+# Runware names the list in ``parameter`` and the item only in the message
+# ("Invalid value for 'inputs.referenceImages[0]': ...").
+_REFERENCE_IN_MESSAGE = re.compile(r"inputs\.referenceImages\[(\d+)\]")
+# Uploads are checked on their own too (form.check_file); by default an error about a
+# reference names what the visitor typed, so the typed field comes first.
 _ERROR_ORDER = sorted(FIELDS, key=lambda f: f.kind == "files")
 
 
-def for_parameter(parameter: str | None) -> Field:
+def for_parameter(parameter: str | None, uploads: int = 0, typed: int = 0, message: str = "") -> Field:
     """The field where an error about a wire parameter is shown (the prompt if none fits).
 
-    ``inputs.referenceImages[2]`` and ``safety.mode`` find their field.
+    ``inputs.referenceImages[2]`` and ``safety.mode`` find their field. A reference goes
+    where it came from: the request lists the ``uploads`` uploaded pictures first, then the
+    ``typed`` references (generate.py), so item i < uploads is an upload; the item is
+    read from the parameter, else from the message. An error about the list as a whole
+    goes to the uploads only when nothing was typed.
     """
     path = _INDEX.sub("", parameter or "")
+    if path == _REFERENCES and uploads:
+        found = _INDEX.search(parameter or "") or _REFERENCE_IN_MESSAGE.search(message)
+        if (int(found.group(1)) < uploads) if found else not typed:
+            return BY_NAME["reference_images"]
     while path:
         for f in _ERROR_ORDER:
             if path == f.wire or path in f.also:

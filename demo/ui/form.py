@@ -7,6 +7,7 @@ defaults come from ``api_schema``; messages are Runware's, placed by ``fields.fo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,24 @@ class FormError(Exception):
         return describe_errors(self.errors)
 
 
-def describe_errors(errors: list[ErrorItem]) -> str:
-    """One line per error: 'Field: code: message'."""
-    return "\n".join(f"{F.for_parameter(e.parameter).title}: {e.code}: {e.message}" for e in errors)
+# How a message names a field: its title on the page ("Advanced › TTL (seconds)"); the
+# MCP tool passes the names of its own parameters instead.
+Namer = Callable[[F.Field], str]
+
+
+def page_title(f: F.Field) -> str:
+    return f.title
+
+
+def describe_errors(
+    errors: list[ErrorItem], uploads: int = 0, typed: int = 0, name: Namer = page_title
+) -> str:
+    """One line per error: 'Field: code: message' (``uploads``, ``typed``: how many
+    references of each kind the request listed, see ``fields.for_parameter``)."""
+    return "\n".join(
+        f"{name(F.for_parameter(e.parameter, uploads, typed, e.message))}: {e.code}: {e.message}"
+        for e in errors
+    )
 
 
 def _blank(value: Any) -> bool:
@@ -162,8 +178,8 @@ def field_errors(values: dict[str, Any]) -> dict[str, list[str]]:
     return problems
 
 
-def describe_problems(problems: dict[str, list[str]]) -> str:
-    return "\n".join(f"{F.field(k).title}: {m}" for k, ms in problems.items() for m in ms)
+def describe_problems(problems: dict[str, list[str]], name: Namer = page_title) -> str:
+    return "\n".join(f"{name(F.field(k))}: {m}" for k, ms in problems.items() for m in ms)
 
 
 def check_file(path: str) -> str:

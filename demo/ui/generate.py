@@ -33,10 +33,12 @@ from . import fields as F
 from .disk import DiskBudget
 from .form import (
     FormError,
+    Namer,
     build_task,
     describe_errors,
     describe_problems,
     field_errors,
+    page_title,
     result_table,
     split_references,
     total_cost,
@@ -97,9 +99,9 @@ ACCOUNT_HINTS = {
 }
 
 
-def _error_text(exc: RunwareError) -> str:
+def _error_text(exc: RunwareError, uploads: int, typed: int, name: Namer) -> str:
     if isinstance(exc, ValidationFailed) and exc.errors:
-        return describe_errors(exc.errors)
+        return describe_errors(exc.errors, uploads, typed, name)
     hint = ACCOUNT_HINTS.get(exc.status or 0)
     return f"{exc}\n{hint}" if hint else str(exc)
 
@@ -198,13 +200,17 @@ class GenerateHandler:
             out.append(gr.validate(not messages, "\n".join(messages)))
         return out
 
-    async def run(self, values: dict[str, Any], base: str | None = None) -> AsyncIterator[View]:
-        """Views of one generation; raises gr.Error (after a 'Failed' view) when it fails."""
+    async def run(
+        self, values: dict[str, Any], base: str | None = None, *, name: Namer = page_title
+    ) -> AsyncIterator[View]:
+        """Views of one generation; raises gr.Error (after a 'Failed' view) when it fails.
+
+        ``name`` says how a message names a field (the MCP tool names its parameters)."""
         # Validate everything before any request (the event's validator did too, but an
         # API caller may arrive another way).
         problems = field_errors(values)
         if problems:
-            raise gr.Error(describe_problems(problems), title="Check the form", print_exception=False)
+            raise gr.Error(describe_problems(problems, name), title="Check the form", print_exception=False)
         typed = split_references(values.get("reference_urls"))
         task = build_task(values, typed)
         api_key = (values.get("api_key") or "").strip() or None
@@ -239,9 +245,9 @@ class GenerateHandler:
                 finished=finished,
             )
 
+        files = uploaded_files(values)
         try:
             async with backend.client(api_key, public_base=base) as client:
-                files = uploaded_files(values)
                 if files:
                     refs = [await client.prepare_reference(Path(f)) for f in files]
                     task = build_task(values, refs + typed, task_uuid=task.task_uuid)
@@ -273,9 +279,11 @@ class GenerateHandler:
                     with contextlib.suppress(BaseException):
                         await job
         except FormError as exc:
-            failure = gr.Error(describe_errors(exc.errors), title="Check the form", print_exception=False)
+            text = describe_errors(exc.errors, len(files), len(typed), name)
+            failure = gr.Error(text, title="Check the form", print_exception=False)
         except RunwareError as exc:
-            failure = gr.Error(_error_text(exc), title="Runware API error", print_exception=False)
+            text = _error_text(exc, len(files), len(typed), name)
+            failure = gr.Error(text, title="Runware API error", print_exception=False)
         except gr.Error as exc:
             failure = exc
         except Exception as exc:

@@ -104,7 +104,7 @@ def add_mcp_tool(handler: GenerateHandler, text: TextCheckView) -> None:
             number_results=1,
         )
         async with bound:
-            views = [view async for view in handler.run(values, public_base(request))]
+            views = [view async for view in handler.run(values, public_base(request), name=_parameter)]
             final = views[-1]
             if not final.files:
                 raise gr.Error("No image came back from the API.", print_exception=False)
@@ -135,6 +135,15 @@ def add_mcp_tool(handler: GenerateHandler, text: TextCheckView) -> None:
         api_name=TOOL,
         queue=False,
     )
+
+
+# A message names the tool's parameter an agent passed, not the page's field
+# ("reference_image: invalidReferenceImages: ..." rather than "Reference images › ...").
+_PARAMETERS = {"positive_prompt": "prompt", "reference_urls": "reference_image"}
+
+
+def _parameter(f: F.Field) -> str:
+    return _PARAMETERS.get(f.name, f.name)
 
 
 def _report(view: View, summary: str, table: dict[str, Any]) -> dict[str, Any]:

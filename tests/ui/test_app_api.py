@@ -311,6 +311,26 @@ def test_a_visitor_key_goes_to_the_live_url_only_and_is_never_echoed(tmp_path: P
     assert secret not in text and wrong not in text
 
 
+@pytest.mark.parametrize("bad", ["upload", "typed"])
+def test_a_rejected_reference_is_blamed_on_the_field_it_came_from(client: Client, tmp_path: Path, bad: str):
+    """The request lists the uploads, then the typed references: the index tells which."""
+    huge, small = tmp_path / "huge.png", tmp_path / "small.png"
+    Image.new("RGB", (8000, 8000), "white").save(huge)  # past the mock's 8192 px / 16.8 MP limit
+    Image.new("RGB", (256, 256), "white").save(small)
+    unknown = "3f1c9a52-3a4b-4c5d-8e6f-0123456789ab"  # a valid UUID v4, never uploaded
+    typed = unknown if bad == "typed" else ""
+    upload = small if bad == "typed" else huge
+    with pytest.raises(AppError) as info:
+        generate(client, reference_images=[handle_file(str(upload))], reference_urls=typed)
+    text = str(info.value)
+    assert "invalidReferenceImages" in text
+    if bad == "upload":
+        assert "Reference images › Upload reference images:" in text and "Reference URLs" not in text
+    else:
+        assert "Reference images › Reference URLs or imageUUIDs:" in text and unknown in text
+        assert "Upload reference images" not in text
+
+
 @pytest.mark.parametrize(
     ("config", "code", "hint"),
     [

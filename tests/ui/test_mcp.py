@@ -117,6 +117,16 @@ async def test_a_bad_argument_is_a_tool_error_in_runwares_words(app_url: str):
     assert "Traceback" not in text
 
 
+async def test_a_bad_reference_is_named_by_the_tools_own_parameter(app_url: str):
+    # The page's "Reference images › Reference URLs or imageUUIDs" means nothing to an agent.
+    async with session(app_url) as client:
+        result = await call(client, {"prompt": 'A sign "X"', "reference_image": "Hello!!"})
+    assert result.isError
+    (text,) = [c.text for c in result.content]
+    assert "reference_image: invalidReferenceImages" in text
+    assert "Reference URLs" not in text and "Traceback" not in text
+
+
 def test_generate_stays_public_for_gradio_client_but_is_not_a_tool(app_url: str):
     client = Client(app_url, verbose=False, download_files=False)
     api = client.view_api(return_format="dict", print_info=False)

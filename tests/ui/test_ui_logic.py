@@ -204,6 +204,15 @@ def test_snippets_repeat_the_request_with_a_key_placeholder(where, delivery):
 
 def test_the_field_table_places_every_error_and_names_hidden_fields():
     assert fields.for_parameter("inputs.referenceImages[3]").name == "reference_urls"
+    # The request lists the uploads first: with two uploaded, [0] and [1] are uploads.
+    assert fields.for_parameter("inputs.referenceImages[1]", uploads=2).name == "reference_images"
+    assert fields.for_parameter("inputs.referenceImages[2]", uploads=2).name == "reference_urls"
+    assert fields.for_parameter("inputs.referenceImages", uploads=2, typed=1).name == "reference_urls"
+    assert fields.for_parameter("inputs.referenceImages", uploads=2).name == "reference_images"
+    # Runware names the item in the message only.
+    said = "Invalid value for 'inputs.referenceImages[1]': picture is too large"
+    assert fields.for_parameter("inputs.referenceImages", 1, 1, said).name == "reference_urls"
+    assert fields.for_parameter("inputs.referenceImages", 2, 1, said).name == "reference_images"
     assert fields.for_parameter("inputs").name == "reference_urls"
     assert fields.for_parameter("safety").name == "safety_mode"
     assert fields.for_parameter("safety.checkContent").name == "check_content"
