@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import logging
+import secrets
 import shutil
 import tempfile
 import threading
@@ -25,6 +26,8 @@ from typing import Any
 
 import gradio as gr
 from PIL import Image
+
+from api_schema.limits import RANDOM_SEED_MAX
 
 from ..backend import Backend, backend_for_key
 from ..client import ImageResult, Limits, RunwareError, ValidationFailed, images
@@ -211,6 +214,11 @@ class GenerateHandler:
         problems = field_errors(values)
         if problems:
             raise gr.Error(describe_problems(problems, name), title="Check the form", print_exception=False)
+        if values.get("randomize_seed", True):
+            # The app picks the seed, in the API's own random range: left to the API, each
+            # image of a run got an unrelated seed, so the seed box (the first one) repeated
+            # image 1 only. Sent, image i uses seed + i and the whole run can be repeated.
+            values = {**values, "seed": str(secrets.randbelow(RANDOM_SEED_MAX + 1)), "randomize_seed": False}
         typed = split_references(values.get("reference_urls"))
         task = build_task(values, typed)
         api_key = (values.get("api_key") or "").strip() or None

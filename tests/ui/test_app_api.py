@@ -380,8 +380,13 @@ def test_seeds_come_back_in_request_order(client: Client, randomize: bool):
         seeds = [int(r["seed"]) for r in out["rows"]]
         assert out["seed"] == str(seeds[0])
         assert seeds == [s["seed"] for s in out["response"]["data"]]  # as the API listed them
-        if not randomize:
-            assert seeds == [42, 43, 44, 45]
+        # Randomized, the app picks one seed and sends it: image i has seed + i, as the Seed
+        # hint says, so the first seed repeats the whole run.
+        first = 42 if not randomize else out["request"]["seed"]
+        assert seeds == [first + i for i in range(4)]
+    if randomize:
+        assert runs[0]["seed"] != runs[1]["seed"]
+        assert 0 <= int(runs[0]["seed"]) <= limits.RANDOM_SEED_MAX  # the API's own random range
 
 
 def test_the_largest_seed_is_shown_as_the_api_returns_it(client: Client):

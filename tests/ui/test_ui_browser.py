@@ -180,12 +180,19 @@ def test_seed_42_four_times_twice_gives_42_to_45_and_keeps_the_box(page):
         run(page, 4)
         assert [r[1] for r in rows(page)] == ["42", "43", "44", "45"]  # request order
         expect(page.get_by_role("textbox", name="Seed")).to_have_value("42")
-    # Randomize on: the box shows the seed the first image actually used.
+    # Randomize on: the box shows the seed the first image actually used, and image i has
+    # seed + i as the hint says (left to the API, each image had an unrelated seed).
     page.get_by_label("Randomize seed").check()
     run(page, 4)
     first = rows(page)[0][1]
     expect(page.get_by_role("textbox", name="Seed")).to_have_value(first)
     assert first != "42"
+    assert [int(r[1]) for r in rows(page)] == [int(first) + i for i in range(4)]
+    assert request_sent(page)["seed"] == int(first)
+    # That seed repeats the whole run.
+    page.get_by_label("Randomize seed").uncheck()
+    run(page, 4)
+    assert [int(r[1]) for r in rows(page)] == [int(first) + i for i in range(4)]
 
 
 # --- chained edits ----------------------------------------------------------------
