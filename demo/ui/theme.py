@@ -155,6 +155,9 @@ CSS = f"""
 /* The status line says "Failed: ..." itself; the tracker's red "Error" badge and its x sat on
    top of those words. The tracker still shows while a run is in flight. */
 #status > [data-testid="status-tracker"]:has(.error) {{ display: none !important; }}
+/* A slider's number box grows with what it holds: a typed or linked 1000000000 (refused
+   next to the field, never clamped) was cut to "100000" in Gradio's fixed 78 px box. */
+.no-clamp input[type="number"] {{ field-sizing: content; min-width: 78px; max-width: 100%; }}
 #selection {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
 #selected-info {{ min-width: 0; flex: 1 1 220px; }}
 #selected-info p, #reference-note p {{ margin: 0; font-size: 0.9rem; overflow-wrap: anywhere; }}

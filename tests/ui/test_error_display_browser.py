@@ -104,3 +104,20 @@ def test_generate_leaves_no_failed_request_or_console_error(page):
     expect(page.locator("#text-check")).to_contain_text("Text check:")
     expect(page.locator("#text-check")).not_to_contain_text("read…")
     assert failures == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440", "390"])
+def test_a_hostile_links_numbers_show_whole_in_their_boxes(open_page, app_url: str, viewport):
+    # Out of bounds goes in the field as written (never clamped): Gradio's fixed 78 px box
+    # showed a linked steps=1e9 as "100000".
+    page = open_page(viewport)
+    page.goto(f"{app_url}/?width=99999&seed=abc&steps=1e9&n=-3", wait_until="domcontentloaded")
+    note = page.locator("#link-note")
+    expect(note).to_contain_text("invalidSteps")
+    expect(note).to_contain_text("(got 1000000000)")
+    for label, shown in (("Steps", "1000000000"), ("Width", "99999"), ("Number of results", "-3")):
+        box = page.get_by_label(f"number input for {label}")
+        expect(box).to_have_value(shown)
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), f"{label} is cut"
+    check_page(page, f"{viewport['width']} hostile link")
+    shot(page, f"{viewport['width']}-light-23-hostile-link", full_page=False)
