@@ -32,6 +32,7 @@ from . import API_PATH
 from .auth import bearer_key
 from .dispatch import BatchError, run_all, too_large
 from .envelope import Dropped, envelope_answer, envelope_response, error_response
+from .wire import declared_length
 
 log = logging.getLogger("mock_api")
 
@@ -61,7 +62,7 @@ async def answer_v1(
     """The answer to a ``POST /v1`` body (None: larger than the body limit, not read whole)."""
     limit = state.config.max_body_bytes
     length = headers.get("content-length")
-    declared = int(length) if length is not None and length.isdigit() else 0
+    declared = declared_length(length) if length is not None and length.isdigit() else 0
     try:
         if body is None or len(body) > limit or declared > limit:
             raise too_large(limit)

@@ -126,6 +126,16 @@ def head_too_large(limit: int) -> str:
     return f"The request line and headers are larger than {limit} bytes."
 
 
+# More digits than any body's length has: such a Content-Length is read as this (over every
+# limit) instead of converted (int() refuses over 4,300 digits with a ValueError: a 500).
+MAX_LENGTH_DIGITS = 18
+
+
+def declared_length(digits: bytes | str) -> int:
+    """A Content-Length's value (all digits), at most 10**18."""
+    return int(digits) if len(digits) <= MAX_LENGTH_DIGITS else 10**MAX_LENGTH_DIGITS
+
+
 def body_too_large(limit: int) -> str:
     return f"Request body is larger than {limit} bytes."
 
@@ -167,7 +177,7 @@ class Connection:
     def _declared_length(scope: Scope) -> int | None:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit():
-                return int(value)
+                return declared_length(value)
         return None
 
     def _over_budget(self, declared: int) -> bool:

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from mock_api import create_app
 from mock_api.testing import AUTH, Server, spawn_mock, task
 from tests.support.hostile import (
     MB,
@@ -301,3 +303,11 @@ def test_a_client_that_never_reads_a_large_answer_is_dropped() -> None:
         assert httpx.get(server.url + "/health", timeout=10).status_code == 200
         assert not watch.killed, str(watch)
         assert "Traceback" not in server.log_text()  # dropped on purpose: nothing to log
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large_not_a_crash() -> None:
+    # In-process no server parser bounds the header first: int() refused its 5,000 digits with
+    # a ValueError, which reached the caller as a crash instead of an answer.
+    with TestClient(create_app()) as client:
+        answer = client.post("/v1", content=b"[]", headers={**AUTH, "Content-Length": "9" * 5000})
+    assert answer.status_code == 413 and answer.json()["errors"][0]["code"] == "requestTooLarge"
