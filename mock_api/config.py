@@ -187,6 +187,11 @@ class MockConfig:
         for name in ("require_key", "admin_key"):
             if getattr(self, name) is not None and not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty string or None")
+        if self.image_base_url is not None:
+            # Image URLs are this plus their path: "https://host/" would give "https://host//image".
+            self.image_base_url = self.image_base_url.rstrip("/")
+            if not self.image_base_url.startswith(("http://", "https://")) or "?" in self.image_base_url:
+                raise ValueError("image_base_url must be an http(s) scheme://host[:port][/path], no query")
 
 
 def check_origin(origin: str) -> str:

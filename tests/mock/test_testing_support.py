@@ -163,6 +163,13 @@ def test_the_router_hands_out_image_urls_on_the_live_image_host():
         assert httpx.get(url, timeout=30).headers["content-type"] == "image/jpeg"
 
 
+def test_an_image_base_url_is_checked_and_its_trailing_slash_dropped():
+    assert MockConfig(image_base_url="https://cdn.example/").image_base_url == "https://cdn.example"
+    for bad in ("cdn.example", "ftp://cdn.example", "https://cdn.example/?sig=1"):
+        with pytest.raises(ValueError, match="image_base_url"):
+            MockConfig(image_base_url=bad)
+
+
 @pytest.mark.parametrize("client_kind", ["sync", "async"])
 def test_the_routers_injected_reset_and_timeout_fail_as_over_a_socket(client_kind: str):
     # A reset came back as an empty HTTP 500, and a timeout held a client with a 1 s timeout
