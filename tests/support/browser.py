@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from mock_api.testing import ROOT
+from mock_api.testing import CHROMIUM, ROOT
 from tests.support.page_checks import CONTRAST_JS, OVERFLOW_JS, WHOLE_IMAGES_JS
+
+# Every browser test module's marks (``pytestmark = BROWSER_MODULE``): skipped for a missing
+# Chromium only off CI, where a missing browser must fail the run instead.
+BROWSER_MODULE = [
+    pytest.mark.browser,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
+    ),
+]
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT_MS = 30_000

@@ -7,12 +7,10 @@ Same fixtures as tests/ui/test_ui_browser.py (one app and one browser per module
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from mock_api.testing import CHROMIUM
 from tests.support.browser import (
+    BROWSER_MODULE,
     DESKTOP,
     PHONE,
     check_page,
@@ -25,14 +23,7 @@ from tests.support.browser import (
     status,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(240),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
-    ),
-]
+pytestmark = BROWSER_MODULE
 
 BOTH = pytest.mark.parametrize(
     ("viewport", "theme"),

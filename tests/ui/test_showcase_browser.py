@@ -8,7 +8,6 @@ tests/artifacts/ as ``<width>-<theme>-2x-<state>.png``.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -19,8 +18,8 @@ from api_schema import load_examples
 from api_schema.quotes import quoted_strings
 from demo.backend import example_pictures
 from demo.ui import links, presets
-from mock_api.testing import CHROMIUM
 from tests.support.browser import (
+    BROWSER_MODULE,
     DESKTOP,
     PHONE,
     check_page,
@@ -37,14 +36,7 @@ from tests.support.browser import (
 )
 from tests.support.page_checks import WHOLE_IMAGES_JS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(240),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
-    ),
-]
+pytestmark = BROWSER_MODULE
 
 SHOWCASE_LOADED_JS = """() => {
   const imgs = [...document.querySelectorAll('#showcase-gallery img')];

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -24,9 +23,10 @@ from playwright.sync_api import Error as PlaywrightError
 from api_schema import load_examples
 from demo.ui import presets
 from mock_api.images.signs import fallback_font_path
-from mock_api.testing import CHROMIUM, spawn_mock
+from mock_api.testing import spawn_mock
 from tests.support.appserver import run_app
 from tests.support.browser import (
+    BROWSER_MODULE,
     DESKTOP,
     PHONE,
     TIMEOUT_MS,
@@ -48,14 +48,7 @@ from tests.support.browser import (
 from tests.support.receiver import run_receiver
 from tests.support.snippets import run_curl, run_python
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(240),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"{CHROMIUM} is missing (apt-get install -y chromium); required when CI is set",
-    ),
-]
+pytestmark = BROWSER_MODULE
 
 # --- every control, at both widths and in both themes --------------------------------
 
